@@ -1,0 +1,57 @@
+"""Benchmark: articles/second and peak memory of a cooplens model on this machine.
+The sample articles are repeated to --articles articles and analysed as one batch job."""
+import json
+import platform
+import resource
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+
+def peak_rss_mib() -> float:
+    # ru_maxrss is KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(args) -> int:
+    from cooplens.models.analyzer import Analyzer
+
+    samples = [p.read_text(encoding="utf-8")
+               for p in sorted(Path(str(resources.files("cooplens.data") / "examples")).glob("*.txt"))]
+    articles = [samples[i % len(samples)] for i in range(args.articles)]
+    t0 = time.perf_counter()
+    analyzer = Analyzer.from_pretrained(args.model, device=args.device)
+    load_s = time.perf_counter() - t0
+    rss_after_load = peak_rss_mib()
+    analyzer.analyze(articles[:2])    # warm-up (first-call allocations)
+    t0 = time.perf_counter()
+    results = analyzer.analyze(articles, batch_size=args.batch_size)
+    elapsed = time.perf_counter() - t0
+    numbers = {
+        "model": analyzer.model_info["name"],
+        "articles": len(articles),
+        "mean_chars_per_article": round(sum(map(len, articles)) / len(articles)),
+        "seconds": round(elapsed, 2),
+        "articles_per_second": round(len(articles) / elapsed, 3),
+        "seconds_per_article": round(elapsed / len(articles), 3),
+        "load_seconds": round(load_s, 2),
+        "peak_rss_mib_after_load": round(rss_after_load),
+        "peak_rss_mib": round(peak_rss_mib()),
+        "failed": sum(r.error is not None for r in results),
+        "device": str(analyzer.classifier.device if hasattr(analyzer.classifier, "device") else "cpu"),
+        "torch_threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+    }
+    print(json.dumps(numbers, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(numbers, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    from cooplens.serve.cli import main as cli_main
+
+    sys.exit(cli_main(["bench", *sys.argv[1:]]))

@@ -1,0 +1,142 @@
+"""Metrics for cooperation classification (and English summaries), computed from gold rows and predictions.
+
+A prediction is {"type_probs": {type: p}, "scope_probs": {scope: p}, "cooperation_prob": p}; a type counts
+as predicted when the article is judged cooperation (p >= 0.5) and its probability passes its threshold,
+exactly as the Analyzer decides.
+"""
+from collections import defaultdict
+
+import numpy as np
+
+ECE_BINS = 10
+
+
+def prf(tp: float, fp: float, fn: float) -> dict:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+            "support": int(tp + fn)}
+
+
+def auroc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+    """Rank-based AUROC (ties averaged); None when only one class is present."""
+    pos, neg = labels == 1, labels == 0
+    if not pos.any() or not neg.any():
+        return None
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / (pos.sum() * neg.sum()))
+
+
+def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> dict:
+    """Expected calibration error and the per-bin (confidence, accuracy, count) of a reliability plot."""
+    edges = np.linspace(0, 1, bins + 1)
+    table, ece = [], 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (probs >= lo) & ((probs < hi) if hi < 1 else (probs <= hi))
+        if inside.any():
+            confidence, accuracy = float(probs[inside].mean()), float(labels[inside].mean())
+            ece += inside.sum() / len(probs) * abs(confidence - accuracy)
+            table.append({"bin": [round(lo, 2), round(hi, 2)], "confidence": round(confidence, 4),
+                          "accuracy": round(accuracy, 4), "count": int(inside.sum())})
+    return {"ece": round(float(ece), 4), "bins": table}
+
+
+def type_matrices(rows: list, predictions: list, taxonomy, thresholds: dict):
+    gold = np.array([[t in r["types"] for t in taxonomy.types] for r in rows], dtype=int).reshape(-1, len(taxonomy.types))
+    probs = np.array([[p["type_probs"][t] for t in taxonomy.types] for p in predictions]).reshape(-1, len(taxonomy.types))
+    coop = np.array([p["cooperation_prob"] >= 0.5 for p in predictions], dtype=bool)
+    limits = np.array([thresholds.get(t, 0.5) for t in taxonomy.types])
+    predicted = (probs >= limits) & coop[:, None]
+    return gold, probs, predicted
+
+
+def f1_block(gold: np.ndarray, predicted: np.ndarray, names: tuple) -> dict:
+    per_type = {n: prf(float(np.sum(predicted[:, i] & (gold[:, i] == 1))), float(np.sum(predicted[:, i] & (gold[:, i] == 0))),
+                       float(np.sum(~predicted[:, i] & (gold[:, i] == 1)))) for i, n in enumerate(names)}
+    tp = float(np.sum(predicted & (gold == 1)))
+    fp = float(np.sum(predicted & (gold == 0)))
+    fn = float(np.sum(~predicted & (gold == 1)))
+    present = [v["f1"] for v in per_type.values() if v["support"] > 0]
+    return {"micro_f1": prf(tp, fp, fn)["f1"], "macro_f1": round(float(np.mean(present)), 4) if present else None,
+            "per_type": per_type}
+
+
+def classification_metrics(rows: list, predictions: list, taxonomy, thresholds: dict) -> dict:
+    gold, probs, predicted = type_matrices(rows, predictions, taxonomy, thresholds)
+    overall = f1_block(gold, predicted, taxonomy.types)
+    coop_gold = np.array([r["is_cooperation"] for r in rows], dtype=int)
+    coop_prob = np.array([p["cooperation_prob"] for p in predictions])
+    scope_rows = [(r, p) for r, p in zip(rows, predictions) if r["is_cooperation"] and p.get("scope_probs")]
+    scope_acc = (float(np.mean([max(p["scope_probs"], key=p["scope_probs"].get) == r["scope"] for r, p in scope_rows]))
+                 if scope_rows else None)
+    per_language = {}
+    by_lang = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_lang[r["lang"]].append(i)
+    for lang, idx in sorted(by_lang.items()):
+        block = f1_block(gold[idx], predicted[idx], taxonomy.types)
+        per_language[lang] = {"articles": len(idx), "micro_f1": block["micro_f1"], "macro_f1": block["macro_f1"],
+                              "cooperation_accuracy": round(float(np.mean((coop_prob[idx] >= 0.5) == coop_gold[idx])), 4)}
+    calibration = reliability(probs.ravel(), gold.ravel()) if len(rows) else {"ece": None, "bins": []}
+    cooccurrence = (gold.T @ gold).tolist()
+    confusion = (gold.T @ predicted.astype(int)).tolist()     # gold type (row) x predicted type (column)
+    errors = np.abs(gold - probs).sum(axis=1) + np.abs(coop_gold - coop_prob)
+    worst = [{"id": rows[i]["id"], "lang": rows[i]["lang"], "gold": rows[i]["types"],
+              "predicted": [t for j, t in enumerate(taxonomy.types) if predicted[i, j]],
+              "cooperation_gold": bool(coop_gold[i]), "cooperation_prob": round(float(coop_prob[i]), 3),
+              "error": round(float(errors[i]), 3), "text": rows[i]["text"][:300]}
+             for i in np.argsort(-errors)[:10]]
+    summary = {"articles": len(rows), "micro_f1": overall["micro_f1"], "macro_f1": overall["macro_f1"],
+               "scope_accuracy": None if scope_acc is None else round(scope_acc, 4),
+               "cooperation_auroc": None if auroc(coop_gold, coop_prob) is None else round(auroc(coop_gold, coop_prob), 4),
+               "cooperation_accuracy": round(float(np.mean((coop_prob >= 0.5) == coop_gold)), 4) if len(rows) else None,
+               "type_ece": calibration["ece"]}
+    return {"summary": summary, "per_type": overall["per_type"], "per_language": per_language,
+            "reliability": calibration["bins"], "cooccurrence": cooccurrence, "confusion": confusion,
+            "worst": worst}
+
+
+def rouge_l(candidate: str, reference: str) -> float:
+    """ROUGE-L F1 on lower-cased word tokens (LCS)."""
+    a, b = candidate.lower().split(), reference.lower().split()
+    if not a or not b:
+        return 0.0
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    lcs = previous[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(a), lcs / len(b)
+    return 2 * precision * recall / (precision + recall)
+
+
+def summary_metrics(candidates: list, references: list, langs: list) -> dict:
+    """chrF++ (sacrebleu, word order 2) and ROUGE-L, overall and per language."""
+    from sacrebleu.metrics import CHRF
+
+    chrf = CHRF(word_order=2)
+    pairs = [(c, r, lang) for c, r, lang in zip(candidates, references, langs) if r]
+
+    def block(items):
+        if not items:
+            return None
+        return {"articles": len(items),
+                "chrf_pp": round(chrf.corpus_score([c for c, _, _ in items], [[r for _, r, _ in items]]).score, 2),
+                "rouge_l": round(100 * float(np.mean([rouge_l(c, r) for c, r, _ in items])), 2)}
+
+    per_language = {lang: block([p for p in pairs if p[2] == lang]) for lang in sorted({p[2] for p in pairs})}
+    return {"overall": block(pairs), "per_language": per_language}

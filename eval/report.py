@@ -1,0 +1,177 @@
+"""`cooplens eval`: run one or more models over a labelled JSONL file and write an HTML report with plots
+and a JSON of every number (classification, calibration, English-summary scores against the references)."""
+import base64
+import html
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cooplens.eval.metrics import classification_metrics, summary_metrics
+from cooplens.models.faithfulness import check_faithfulness
+
+
+def predictions_from_results(results: list) -> list:
+    return [{"type_probs": {t.name: t.probability for t in r.types}, "scope_probs": r.scope_probabilities,
+             "cooperation_prob": r.cooperation_probability} for r in results]
+
+
+def faithfulness_rate(analyzer, results: list, rows: list) -> float | None:
+    """Share of numbers and named parties in the summaries that trace back to the source text."""
+    checked = traced = 0
+    for result, row in zip(results, rows):
+        if not result.summary_en:
+            continue
+        source_names = {p.en for p in analyzer.gazetteer.find(row["text"], row["lang"])}
+        summary_names = {p.en for p in analyzer.gazetteer.find(result.summary_en, "en")}
+        report = check_faithfulness(result.summary_en, (row.get("title") or "") + "\n" + row["text"],
+                                    source_names, summary_names)
+        total = report.numbers_checked + report.names_checked
+        checked += total
+        traced += total - len(report.untraced_numbers) - len(report.untraced_names)
+    return round(traced / checked, 4) if checked else None
+
+
+def evaluate_model(model: str | None, rows: list, device: str | None = None) -> dict:
+    from cooplens.models.analyzer import Analyzer
+
+    analyzer = Analyzer.from_pretrained(model, device=device)
+    started = time.perf_counter()
+    results = analyzer.analyze([{"title": r.get("title"), "text": r["text"]} for r in rows], ids=[r["id"] for r in rows])
+    seconds = time.perf_counter() - started
+    failed = [r.id for r in results if r.error]
+    ok = [(row, res) for row, res in zip(rows, results) if not res.error]
+    metrics = classification_metrics([r for r, _ in ok], predictions_from_results([res for _, res in ok]),
+                                     analyzer.taxonomy, analyzer.thresholds)
+    coop = [(row, res) for row, res in ok if row["is_cooperation"] and row.get("summary_en")]
+    metrics["summaries"] = {
+        "kind": analyzer.model_info["summarizer"],
+        **summary_metrics([res.summary_en for _, res in coop], [row["summary_en"] for row, _ in coop],
+                          [row["lang"] for row, _ in coop]),
+        "faithfulness_rate": faithfulness_rate(analyzer, [res for _, res in coop], [row for row, _ in coop])}
+    metrics["model"] = analyzer.model_info
+    metrics["failed_ids"] = failed
+    metrics["seconds_per_article"] = round(seconds / max(len(rows), 1), 3)
+    return {"metrics": metrics, "taxonomy": analyzer.taxonomy}
+
+
+def figure_png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def plots(name: str, metrics: dict, taxonomy) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = {}
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    bins = metrics["reliability"]
+    ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-", label=name)
+    ax.set_xlabel("predicted probability (type)")
+    ax.set_ylabel("observed frequency")
+    ax.set_title(f"Reliability, ECE = {metrics['summary']['type_ece']}")
+    ax.legend(fontsize=7)
+    out["reliability"] = figure_png(fig)
+    for key, title in (("confusion", "gold type (rows) x predicted type (columns)"),
+                       ("cooccurrence", "gold label co-occurrence")):
+        matrix = np.array(metrics[key])
+        fig, ax = plt.subplots(figsize=(5.5, 4.8))
+        ax.imshow(matrix, cmap="Blues")
+        ax.set_xticks(range(len(taxonomy.types)), taxonomy.types, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(len(taxonomy.types)), taxonomy.types, fontsize=7)
+        for (i, j), value in np.ndenumerate(matrix):
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=6)
+        ax.set_title(title, fontsize=9)
+        out[key] = figure_png(fig)
+    return out
+
+
+def table(headers: list, rows: list) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def html_report(results: dict, data_path: str, command: str) -> str:
+    parts = [f"<h1>cooplens evaluation</h1><p>data: <code>{html.escape(data_path)}</code><br>command: "
+             f"<code>{html.escape(command)}</code></p>"]
+    names = list(results)
+    keys = ["articles", "micro_f1", "macro_f1", "scope_accuracy", "cooperation_auroc", "cooperation_accuracy", "type_ece"]
+    parts.append("<h2>Summary</h2>" + table(["model", *keys, "s/article"],
+                 [[n, *[results[n]["metrics"]["summary"][k] for k in keys], results[n]["metrics"]["seconds_per_article"]]
+                  for n in names]))
+    langs = sorted({lang for n in names for lang in results[n]["metrics"]["per_language"]})
+    parts.append("<h2>Macro-F1 per language</h2>" + table(
+        ["model", *langs], [[n, *[results[n]["metrics"]["per_language"].get(lang, {}).get("macro_f1") for lang in langs]]
+                            for n in names]))
+    parts.append("<h2>English summaries vs references</h2>" + table(
+        ["model", "kind", "chrF++", "ROUGE-L", "faithfulness rate", *[f"chrF++ {lang}" for lang in langs]],
+        [[n, results[n]["metrics"]["summaries"]["kind"],
+          (results[n]["metrics"]["summaries"]["overall"] or {}).get("chrf_pp"),
+          (results[n]["metrics"]["summaries"]["overall"] or {}).get("rouge_l"),
+          results[n]["metrics"]["summaries"]["faithfulness_rate"],
+          *[(results[n]["metrics"]["summaries"]["per_language"].get(lang) or {}).get("chrf_pp") for lang in langs]]
+         for n in names]))
+    for n in names:
+        m, taxonomy = results[n]["metrics"], results[n]["taxonomy"]
+        images = plots(n, m, taxonomy)
+        parts.append(f"<h2>{html.escape(n)}</h2><p>model: <code>{html.escape(json.dumps(m['model']))}</code></p>")
+        parts.append(table(["type", "precision", "recall", "F1", "support"],
+                           [[t, v["precision"], v["recall"], v["f1"], v["support"]] for t, v in m["per_type"].items()]))
+        parts.append("".join(f'<img alt="{k}" src="data:image/png;base64,{v}">' for k, v in images.items()))
+        parts.append("<h3>Worst examples</h3>" + table(
+            ["id", "lang", "gold", "predicted", "coop gold", "coop p", "text"],
+            [[w["id"], w["lang"], ", ".join(w["gold"]), ", ".join(w["predicted"]), w["cooperation_gold"],
+              w["cooperation_prob"], w["text"][:200]] for w in m["worst"]]))
+    style = ("<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;"
+             "margin:8px 0}td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}img{max-width:48%}</style>")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>cooplens eval</title>{style}</head><body>" \
+           + "".join(parts) + "</body></html>"
+
+
+def run_cli(args) -> int:
+    import sys
+
+    from cooplens.training.corpus import read_rows
+
+    rows = read_rows(Path(args.data))
+    if args.split:
+        rows = [r for r in rows if r["split"] == args.split]
+    if args.limit:
+        rows = rows[:args.limit]
+    results = {}
+    for model in args.model or [None]:
+        name = model or "default"
+        results[name] = evaluate_model(model, rows, args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = "cooplens " + " ".join(sys.argv[1:])
+    (out / "metrics.json").write_text(json.dumps({n: r["metrics"] for n, r in results.items()}, indent=2,
+                                                 ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "report.html").write_text(html_report(results, args.data, command), encoding="utf-8")
+    for name, r in results.items():
+        print(name, json.dumps(r["metrics"]["summary"]), "summaries:", json.dumps(r["metrics"]["summaries"]["overall"]))
+    print(f"report: {out / 'report.html'}")
+    return 0
+
+
+def register_cli(sub) -> None:
+    p = sub.add_parser("eval", help="evaluate model(s) on a labelled JSONL: HTML report + metrics.json")
+    p.add_argument("--model", action="append", help="model name or folder; repeat to compare (default: the shipped model)")
+    p.add_argument("--data", default="data/corpus/corpus.jsonl")
+    p.add_argument("--split", default="test", help="train, dev, test or '' for all rows (default: test)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N rows (quick checks)")
+    p.add_argument("--out", default="eval/reports/latest")
+    p.add_argument("--device", default=None)
+    p.set_defaults(func=run_cli)

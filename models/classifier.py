@@ -1,0 +1,197 @@
+"""Cooperation-type classifiers. Both work sentence by sentence, so every label comes with the sentences
+that support it, and both return calibrated probabilities:
+
+- PrototypeClassifier: zero-shot. Sentences and the taxonomy's definitions/cue phrases are embedded in the
+  multilingual e5 space; a type's score is its best-matching sentence; a per-type logistic calibration
+  (fitted on labelled data, stored in the model folder) turns scores into probabilities.
+- SequenceClassifier: a fine-tuned AutoModelForSequenceClassification with one multi-task head
+  (types: sigmoid, scope: softmax, is_cooperation: sigmoid), temperature-scaled, per-type thresholds.
+"""
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cooplens.models.encoder import SentenceEncoder, pick_device
+from cooplens.models.taxonomy import Taxonomy
+
+TOP_PROTOTYPES = 3       # a sentence matches a type through its 3 closest prototypes (robust to one odd cue)
+EVIDENCE_PER_TYPE = 2
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def softmax(x, axis=-1):
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@dataclass
+class ClassifierOutput:
+    type_probs: dict                 # type -> calibrated probability
+    cooperation_prob: float
+    scope_probs: dict                # scope -> probability ({} when the model has no scope head)
+    evidence: dict = field(default_factory=dict)   # type -> [(sentence index, support score 0..1)]
+
+
+def top_sentences(sentence_scores: np.ndarray, k: int = EVIDENCE_PER_TYPE) -> list:
+    order = np.argsort(-sentence_scores)[:k]
+    return [(int(i), float(sentence_scores[i])) for i in order]
+
+
+class PrototypeClassifier:
+    """Zero-shot cooperation types from e5 similarities between sentences and taxonomy prototypes."""
+
+    kind = "prototype"
+
+    def __init__(self, encoder: SentenceEncoder, taxonomy: Taxonomy, calibration: dict):
+        self.encoder = encoder
+        self.device = encoder.device
+        self.taxonomy = taxonomy
+        # logistic weights fitted by training/calibrate_zero_shot.py:
+        # {"types": {name: [w_score, w_relative, bias]}, "cooperation": [w_best, w_margin, bias]}
+        self.calibration = calibration
+        self.prototype_vectors = {name: encoder.encode(taxonomy.prototypes(name))
+                                  for name in (*taxonomy.types, "not_cooperation")}
+
+    def sentence_type_scores(self, sentence_vectors: np.ndarray) -> np.ndarray:
+        """[n_sentences, n_types] similarity of each sentence to each type (mean of its top prototypes)."""
+        columns = []
+        for name in self.taxonomy.types:
+            sims = sentence_vectors @ self.prototype_vectors[name].T
+            k = min(TOP_PROTOTYPES, sims.shape[1])
+            columns.append(np.sort(sims, axis=1)[:, -k:].mean(axis=1))
+        return np.stack(columns, axis=1)
+
+    def features(self, sentence_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-sentence type scores [n_sentences, n_types], article type features [n_types, 2]
+        (best sentence score, and that score relative to the article's mean over types: absolute e5
+        similarities drift with language and style), and cooperation features [2]."""
+        per_sentence = self.sentence_type_scores(sentence_vectors)
+        type_scores = per_sentence.max(axis=0)
+        type_features = np.stack([type_scores, type_scores - type_scores.mean()], axis=1)
+        not_coop = float((sentence_vectors @ self.prototype_vectors["not_cooperation"].T).max())
+        coop_features = np.array([type_scores.max(), type_scores.max() - not_coop])
+        return per_sentence, type_features, coop_features
+
+    @staticmethod
+    def calibrated(weights, features) -> np.ndarray:
+        *w, bias = weights
+        return sigmoid(np.asarray(features) @ np.asarray(w) + bias)
+
+    def predict(self, sentence_lists: list) -> list:
+        vectors = self.encoder.encode([s for sentences in sentence_lists for s in sentences])
+        outputs, start = [], 0
+        for sentences in sentence_lists:
+            block = vectors[start:start + len(sentences)]
+            start += len(sentences)
+            per_sentence, type_features, coop_features = self.features(block)
+            relative = per_sentence - per_sentence.mean(axis=1, keepdims=True)
+            probs, evidence = {}, {}
+            for i, name in enumerate(self.taxonomy.types):
+                weights = self.calibration["types"][name]
+                probs[name] = float(self.calibrated(weights, type_features[i]))
+                support = self.calibrated(weights, np.stack([per_sentence[:, i], relative[:, i]], axis=1))
+                evidence[name] = top_sentences(support)
+            outputs.append(ClassifierOutput(
+                type_probs=probs, scope_probs={}, evidence=evidence,
+                cooperation_prob=float(self.calibrated(self.calibration["cooperation"], coop_features))))
+        return outputs
+
+
+class SequenceClassifier:
+    """A fine-tuned AutoModelForSequenceClassification folder with cooplens's multi-task head layout."""
+
+    kind = "sequence_classification"
+
+    def __init__(self, folder: str | Path, taxonomy: Taxonomy, head: dict, device: str | None = None,
+                 max_length: int = 512, base_model: str | None = None):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        self.taxonomy = taxonomy
+        self.head = head       # {"types": [idx...], "scope": [idx...], "cooperation": idx, "temperature": {...}}
+        self.device = pick_device(device)
+        if (Path(folder) / "adapter_config.json").exists():
+            # A LoRA folder: the packaged base encoder + the small trained adapter and head, merged once.
+            from peft import PeftModel
+
+            from cooplens.models.fetch import resolve_base_model
+
+            base_path = resolve_base_model(base_model)
+            base = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=head["num_labels"])
+            self.model = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
+            self.tokenizer = AutoTokenizer.from_pretrained(base_path)
+        else:
+            self.model = AutoModelForSequenceClassification.from_pretrained(folder)
+            self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = self.model.to(self.device).eval()
+        self.max_length = max_length
+        self.prefix = head.get("input_prefix", "")
+
+    @torch.inference_mode()
+    def logits(self, texts: list, batch_size: int = 16) -> np.ndarray:
+        rows = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts])
+        for start in range(0, len(texts), batch_size):
+            idx = order[start:start + batch_size]
+            batch = self.tokenizer([self.prefix + texts[i] for i in idx], padding=True, truncation=True,
+                                   max_length=self.max_length, return_tensors="pt").to(self.device)
+            rows[idx] = self.model(**batch).logits.float().cpu().numpy()
+        return rows
+
+    def windows(self, sentences: list) -> list:
+        """Long articles: consecutive sentences packed into windows that fit the encoder (no text dropped)."""
+        windows, current, length = [], [], 0
+        for sentence in sentences:
+            n = len(self.tokenizer.tokenize(sentence))
+            if current and length + n > self.max_length - 8:
+                windows.append(" ".join(current))
+                current, length = [], 0
+            current.append(sentence)
+            length += n
+        if current:
+            windows.append(" ".join(current))
+        return windows
+
+    def predict(self, sentence_lists: list) -> list:
+        temps = self.head.get("temperature", {})
+        t_types, t_scope, t_coop = (temps.get(k, 1.0) for k in ("types", "scope", "cooperation"))
+        windows = [self.windows(s) for s in sentence_lists]
+        window_logits = self.logits([w for ws in windows for w in ws])
+        sentence_logits = self.logits([s for ss in sentence_lists for s in ss])
+        outputs, w0, s0 = [], 0, 0
+        for ws, ss in zip(windows, sentence_lists):
+            art = window_logits[w0:w0 + len(ws)]
+            sent = sentence_logits[s0:s0 + len(ss)]
+            w0, s0 = w0 + len(ws), s0 + len(ss)
+            # a type reported anywhere in a long article counts: max over windows; scope: mean.
+            type_probs = sigmoid(art[:, self.head["types"]].max(axis=0) / t_types)
+            scope_probs = softmax(art[:, self.head["scope"]].mean(axis=0) / t_scope)
+            coop = sigmoid(art[:, self.head["cooperation"]].max() / t_coop)
+            sentence_type_probs = sigmoid(sent[:, self.head["types"]] / t_types)
+            outputs.append(ClassifierOutput(
+                type_probs={n: float(p) for n, p in zip(self.taxonomy.types, type_probs)},
+                cooperation_prob=float(coop),
+                scope_probs={n: float(p) for n, p in zip(self.taxonomy.scopes, scope_probs)},
+                evidence={n: top_sentences(sentence_type_probs[:, i]) for i, n in enumerate(self.taxonomy.types)}))
+        return outputs
+
+
+def head_layout(taxonomy: Taxonomy) -> dict:
+    """Logit indices of the multi-task head: types, then scopes, then is_cooperation."""
+    n_types, n_scopes = len(taxonomy.types), len(taxonomy.scopes)
+    return {"types": list(range(n_types)),
+            "scope": list(range(n_types, n_types + n_scopes)),
+            "cooperation": n_types + n_scopes,
+            "num_labels": n_types + n_scopes + 1}
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))

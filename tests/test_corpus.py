@@ -1,0 +1,65 @@
+import json
+
+import pytest
+
+from cooplens.training.corpus import CorpusError, leakage, load_corpus, near_duplicate_pairs, read_rows
+from conftest import EXAMPLES, REPO
+
+CORPUS = REPO / "data" / "corpus" / "corpus.jsonl"
+GOOD = {"id": "x1", "lang": "fa", "title": "", "text": "متن خبر", "types": ["aid_donation"], "scope": "bilateral",
+        "is_cooperation": True, "summary_en": "A summary.", "source": "written", "split": "train"}
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"types": ["not_a_type"]}, "types must be"),
+    ({"scope": "global"}, "scope must be"),
+    ({"is_cooperation": False}, "non-cooperation"),
+    ({"split": "validation"}, "split must be"),
+    ({"text": " "}, "empty text"),
+])
+def test_schema_check_names_the_line_and_the_reason(tmp_path, change, reason):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n" + json.dumps({**GOOD, **change}) + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=rf"bad.jsonl:2: .*{reason}"):
+        read_rows(path)
+
+
+def test_missing_field_and_broken_json_are_rejected(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({k: v for k, v in GOOD.items() if k != "scope"}) + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="missing field 'scope'"):
+        read_rows(path)
+    path.write_text('{"id": 1,\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match="not valid JSON"):
+        read_rows(path)
+
+
+def test_corpus_loads_with_datasets_and_meets_the_coverage_targets():
+    ds = load_corpus(CORPUS)
+    rows = list(ds)
+    coop = [r for r in rows if r["is_cooperation"]]
+    assert len(coop) >= 400
+    assert sum(r["lang"] == "fa" for r in coop) >= 100 and sum(r["lang"] == "bn" for r in coop) >= 100
+    assert len({r["lang"] for r in coop}) >= 6
+    for name in ("aid_donation", "agreement_signing", "knowledge_exchange", "training_education", "joint_meeting",
+                 "health_services", "emergency_response", "public_campaign"):
+        assert sum(name in r["types"] for r in coop) >= 30, name
+    for scope in ("domestic", "bilateral", "multilateral"):
+        assert sum(r["scope"] == scope for r in coop) >= 30, scope
+    assert sum(not r["is_cooperation"] for r in rows) >= 300
+    assert all(r["summary_en"] for r in coop)
+
+
+def test_no_near_duplicates_across_splits():
+    assert leakage(read_rows(CORPUS)) == []
+
+
+def test_the_sample_articles_stay_out_of_the_corpus():
+    rows = read_rows(CORPUS)
+    seeds = [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*.txt"))]
+    assert near_duplicate_pairs(seeds, [r["text"] for r in rows], threshold=0.3) == []
+
+
+def test_near_duplicate_detector_finds_a_lightly_edited_copy():
+    text = "The health ministries of Iran and Iraq signed a memorandum on pilgrims' care in Baghdad on Monday."
+    assert near_duplicate_pairs([text], [text.replace("Monday", "Tuesday"), "Unrelated football news."])[0][:2] == (0, 0)

@@ -1,0 +1,26 @@
+"""`cooplens eval` on a small labelled file: an HTML report and a JSON of every number."""
+import json
+
+from cooplens.eval.metrics import auroc, reliability, rouge_l
+from cooplens.serve.cli import main
+
+
+def test_report_on_a_small_file(tmp_path, tiny_corpus, analyzer):
+    out = tmp_path / "report"
+    assert main(["eval", "--data", str(tiny_corpus), "--split", "test", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["default"]
+    assert metrics["summary"]["articles"] == 10
+    assert 0 <= metrics["summary"]["micro_f1"] <= 1 and metrics["summary"]["cooperation_auroc"] is not None
+    assert set(metrics["per_type"]) == set(analyzer.taxonomy.types)
+    assert metrics["summaries"]["overall"]["chrf_pp"] > 0
+    html = (out / "report.html").read_text()
+    assert "Reliability" not in html or "<img" in html
+    assert html.count("<img") == 3 and "Worst examples" in html
+
+
+def test_metric_helpers_on_known_values():
+    import numpy as np
+
+    assert auroc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])) == 0.75
+    assert reliability(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 1, 0, 0]))["ece"] == 0.1
+    assert rouge_l("the cat sat", "the cat sat") == 1.0 and rouge_l("a b", "c d") == 0.0

@@ -1,0 +1,45 @@
+import pytest
+
+from cooplens.models.text import InputError, MAX_CHARS, ascii_digits, normalize, prepare, split_sentences
+
+
+def test_persian_yeh_kaf_and_zwnj_are_made_consistent():
+    arabic_spelling = "همكاري\u200c\u200c ها و پزشكي\u200c."
+    assert normalize(arabic_spelling, "fa") == "همکاری\u200cها و پزشکی."
+
+
+def test_bidi_marks_are_stripped():
+    assert normalize("\u200fسلام\u200e \u061cدنیا\u202b", "fa") == "سلام دنیا"
+
+
+def test_persian_and_bengali_digits_read_as_ascii():
+    assert ascii_digits("۱۳۹۸ و ٤٥ and ২০২৫") == "1398 و 45 and 2025"
+
+
+def test_bengali_is_nfkc_normalised_like_the_tokenizer():
+    # U+09DF (য় precomposed) is a composition exclusion: NFKC writes it as য + nukta, as XLM-R's sentencepiece does
+    assert normalize("\u09df", "bn") == "\u09af\u09bc"
+
+
+def test_html_is_removed_with_a_warning():
+    prepared = prepare("<html><body><p>The WHO signed an agreement with Iran.</p><script>x=1</script></body></html>")
+    assert "<p>" not in prepared.text and "x=1" not in prepared.text
+    assert any("HTML" in w for w in prepared.warnings)
+
+
+@pytest.mark.parametrize("junk", ["", "   \n\t ", "12345 67 !!", "\x00\x01\x02\x03\x04\x05" * 50 + "abc"])
+def test_empty_and_binary_input_is_a_clear_error(junk):
+    with pytest.raises(InputError):
+        prepare(junk)
+
+
+def test_very_long_input_is_chunked_and_reported():
+    text = "Officials from Iran and Iraq met in Baghdad to discuss health cooperation. " * 20_000
+    prepared = prepare(text)
+    assert len(prepared.text) <= MAX_CHARS
+    assert any("long input" in w for w in prepared.warnings)
+
+
+def test_sentences_split_on_persian_bengali_and_latin_punctuation():
+    assert split_sentences("جلسه برگزار شد. تفاهم‌نامه امضا شد؟ বৈঠক হয়েছে। Done here! Next") == [
+        "جلسه برگزار شد.", "تفاهم‌نامه امضا شد؟", "বৈঠক হয়েছে।", "Done here!", "Next"]

@@ -1,0 +1,278 @@
+"""The labelled corpus: schema check, loading with `datasets`, building from its sources, splits, leakage check.
+
+data/corpus/corpus.jsonl is built by `python -m cooplens.training.corpus build --shared ../shared/data` from
+  data/corpus/written/*.jsonl   articles written for the project (source: written)
+  data/corpus/real/*.jsonl      real Persian news leads that report cooperation, labelled by hand
+  ../shared/data                real non-cooperation news: Persian leads, BBC articles, SIB-200 paragraphs
+and split train/dev/test stratified by language and label, with no near-duplicates across splits.
+"""
+import argparse
+import hashlib
+import json
+import random
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from cooplens.models.taxonomy import load_taxonomy
+
+FIELDS = ("id", "lang", "title", "text", "types", "scope", "is_cooperation", "summary_en", "source", "split")
+SPLITS = ("train", "dev", "test")
+SPLIT_SHARES = (0.7, 0.15, 0.15)
+SEED = 13
+NEAR_DUPLICATE_JACCARD = 0.6
+
+
+class CorpusError(ValueError):
+    """A corpus row breaks the schema. The message names the file, line and reason."""
+
+
+def validate_row(row, taxonomy, require_split: bool = True) -> list:
+    """Reasons why this row is malformed ([] when it is fine)."""
+    if not isinstance(row, dict):
+        return ["not a JSON object"]
+    problems = [f"missing field {f!r}" for f in FIELDS if f not in row]
+    if problems:
+        return problems
+    if not isinstance(row["text"], str) or not row["text"].strip():
+        problems.append("empty text")
+    if not isinstance(row["types"], list) or any(t not in taxonomy.types for t in row["types"]):
+        problems.append(f"types must be a list of {', '.join(taxonomy.types)}; got {row['types']!r}")
+    if not isinstance(row["is_cooperation"], bool):
+        problems.append("is_cooperation must be true or false")
+    elif row["is_cooperation"]:
+        if row["scope"] not in taxonomy.scopes:
+            problems.append(f"scope must be one of {', '.join(taxonomy.scopes)} for a cooperation article")
+        if not row["types"]:
+            problems.append("a cooperation article needs at least one type")
+    elif row["types"] or row["scope"] is not None:
+        problems.append("a non-cooperation article has no types and scope null")
+    if require_split and row["split"] not in SPLITS:
+        problems.append(f"split must be one of {', '.join(SPLITS)}")
+    return problems
+
+
+def read_rows(path: Path, taxonomy=None, require_split: bool = True) -> list:
+    """Read and check a corpus JSONL; raises CorpusError on the first malformed line."""
+    taxonomy = taxonomy or load_taxonomy()
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorpusError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+        problems = validate_row(row, taxonomy, require_split)
+        if problems:
+            raise CorpusError(f"{path}:{n}: " + "; ".join(problems))
+        rows.append(row)
+    return rows
+
+
+def load_corpus(path: Path | str, split: str | None = None):
+    """The corpus as a `datasets.Dataset` (checked first)."""
+    from datasets import Dataset
+
+    rows = read_rows(Path(path))
+    if split:
+        rows = [r for r in rows if r["split"] == split]
+    return Dataset.from_list(rows)
+
+
+def data_hash(path: Path | str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- near-duplicates (MinHash on char 5-grams)
+
+def minhash_signatures(texts: list, n_hashes: int = 64, shingle: int = 5) -> np.ndarray:
+    rng = np.random.default_rng(SEED)
+    a = rng.integers(1, 2**31 - 1, n_hashes, dtype=np.int64)
+    b = rng.integers(0, 2**31 - 1, n_hashes, dtype=np.int64)
+    prime = np.int64(2**31 - 1)
+    signatures = np.zeros((len(texts), n_hashes), dtype=np.int64)
+    for i, text in enumerate(texts):
+        compact = re.sub(r"\s+", " ", text.lower())
+        grams = {compact[j:j + shingle] for j in range(max(1, len(compact) - shingle + 1))}
+        hashed = np.array([int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little")
+                           for g in grams], dtype=np.int64)
+        signatures[i] = ((np.outer(hashed, a) + b) % prime).min(axis=0)
+    return signatures
+
+
+def near_duplicate_pairs(texts_a: list, texts_b: list, threshold: float = NEAR_DUPLICATE_JACCARD) -> list:
+    """(i, j, estimated Jaccard) for pairs across the two lists that look like the same text."""
+    if not texts_a or not texts_b:
+        return []
+    sig_a, sig_b = minhash_signatures(texts_a), minhash_signatures(texts_b)
+    pairs = []
+    for i in range(len(sig_a)):
+        similarity = (sig_b == sig_a[i]).mean(axis=1)
+        pairs.extend((i, int(j), float(similarity[j])) for j in np.nonzero(similarity >= threshold)[0])
+    return pairs
+
+
+def leakage(rows: list) -> list:
+    """Near-duplicate pairs between different splits (train-dev, train-test, dev-test)."""
+    by_split = {s: [r for r in rows if r["split"] == s] for s in SPLITS}
+    found = []
+    for x, y in (("train", "dev"), ("train", "test"), ("dev", "test")):
+        for i, j, sim in near_duplicate_pairs([r["text"] for r in by_split[x]], [r["text"] for r in by_split[y]]):
+            found.append((by_split[x][i]["id"], by_split[y][j]["id"], sim))
+    return found
+
+
+# ---------------------------------------------------------------- negatives from the shared real data
+
+COOPERATION_CUES = re.compile("همکاری|تفاهم|مشترک|اهدا|کمک|هیئت|دیدار|نشست|سفر|توافق|امضا|قرارداد|بین‌الملل|خارجه")
+
+
+def persian_negatives(shared: Path, used_links: set, n: int, rng: random.Random) -> list:
+    items = []
+    for name in ("hamshahri", "radiofarda"):
+        for item in json.loads((shared / "fa_news" / f"{name}.json").read_text(encoding="utf-8")):
+            text = (item.get("summary") or "").strip()
+            if item["link"] in used_links or not text or COOPERATION_CUES.search(item["title"] + text):
+                continue   # anything that might report cooperation is left out rather than mislabelled
+            items.append({"lang": "fa", "title": item["title"], "text": text[:3000],
+                          "source": f"{name} {item['link']}", "summary_en": ""})
+    return rng.sample(items, min(n, len(items)))
+
+
+def bbc_negatives(shared: Path, n: int, rng: random.Random) -> list:
+    root = shared / "en_summaries" / "bbc" / "BBC News Summary"
+    files = sorted((root / "News Articles").glob("*/*.txt"))
+    items = []
+    for path in rng.sample(files, min(n * 2, len(files))):
+        text = path.read_text(encoding="latin-1").strip()
+        title, _, body = text.partition("\n")
+        if re.search(r"\b(agree|agreement|cooperat|partnership|joint|deal|aid|donat)\w*", text, re.I):
+            continue
+        summary_path = root / "Summaries" / path.parent.name / path.name
+        items.append({"lang": "en", "title": title.strip(), "text": body.strip()[:4000],
+                      "source": f"bbc-news-summary {path.parent.name}/{path.name}",
+                      "summary_en": summary_path.read_text(encoding="latin-1").strip()[:600]})
+        if len(items) == n:
+            break
+    return items
+
+
+SIB_LANGS = {"pes_Arab": "fa", "ben_Beng": "bn", "arb_Arab": "ar", "urd_Arab": "ur", "hin_Deva": "hi",
+             "eng_Latn": "en", "rus_Cyrl": "ru", "fra_Latn": "fr", "tur_Latn": "tr", "zho_Hans": "zh", "vie_Latn": "vi"}
+
+
+def sib_negatives(shared: Path, per_lang: int, rng: random.Random) -> list:
+    """SIB-200 sentences of one topic grouped into 3-5 sentence paragraphs (train split only)."""
+    items = []
+    for folder, lang in SIB_LANGS.items():
+        by_topic = defaultdict(list)
+        for line in (shared / "sib200" / folder / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+            index_id, topic, text = line.split("\t", 2)
+            by_topic[topic].append(text)
+        topics = sorted(by_topic)
+        for k in range(per_lang):
+            topic = topics[k % len(topics)]
+            sentences = rng.sample(by_topic[topic], min(rng.randint(3, 5), len(by_topic[topic])))
+            items.append({"lang": lang, "title": "", "text": " ".join(sentences),
+                          "source": f"sib200 {folder} train topic={topic}", "summary_en": ""})
+    return items
+
+
+def negative_row(item: dict, item_id: str) -> dict:
+    return {"id": item_id, "lang": item["lang"], "title": item["title"], "text": item["text"], "types": [],
+            "scope": None, "is_cooperation": False, "summary_en": item["summary_en"], "source": item["source"],
+            "split": ""}
+
+
+def assign_splits(rows: list, rng: random.Random) -> None:
+    """Stratified by (language, is_cooperation, first type); near-duplicates forced into the same split."""
+    groups = defaultdict(list)
+    for row in rows:
+        groups[(row["lang"], row["is_cooperation"], (sorted(row["types"]) or ["-"])[0])].append(row)
+    for key in sorted(groups):
+        members = groups[key]
+        rng.shuffle(members)
+        n_dev = round(len(members) * SPLIT_SHARES[1])
+        n_test = round(len(members) * SPLIT_SHARES[2])
+        for k, row in enumerate(members):
+            row["split"] = "test" if k < n_test else "dev" if k < n_test + n_dev else "train"
+    # near-duplicates across splits move into train
+    by_id = {r["id"]: r for r in rows}
+    for a, b, _ in leakage(rows):
+        by_id[a]["split"] = by_id[b]["split"] = "train"
+
+
+def build(repo: Path, shared: Path) -> Path:
+    taxonomy = load_taxonomy()
+    rng = random.Random(SEED)
+    rows = []
+    for path in sorted((repo / "data" / "corpus" / "written").glob("*.jsonl")) + \
+            sorted((repo / "data" / "corpus" / "real").glob("*.jsonl")):
+        rows.extend(read_rows(path, taxonomy, require_split=False))
+    used_links = {r["source"].split(" ", 1)[-1] for r in rows}
+    negatives = (persian_negatives(shared, used_links, 160, rng) + bbc_negatives(shared, 80, rng)
+                 + sib_negatives(shared, 8, rng))
+    rows.extend(negative_row(item, f"neg-{k:04d}") for k, item in enumerate(negatives))
+    seen = set()
+    unique = []
+    for row in rows:                     # exact duplicates (same text) are kept once
+        key = re.sub(r"\s+", " ", row["text"]).strip()
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    ids = Counter(r["id"] for r in unique)
+    if any(c > 1 for c in ids.values()):
+        raise CorpusError("duplicate ids: " + ", ".join(i for i, c in ids.items() if c > 1))
+    assign_splits(unique, rng)
+    out = repo / "data" / "corpus" / "corpus.jsonl"
+    out.write_text("".join(json.dumps({f: r[f] for f in FIELDS}, ensure_ascii=False) + "\n" for r in unique),
+                   encoding="utf-8")
+    read_rows(out, taxonomy)
+    return out
+
+
+def counts_table(rows: list) -> str:
+    """Markdown table: per language and split, articles, cooperation articles, and per-type counts."""
+    taxonomy = load_taxonomy()
+    header = "| lang | split | articles | cooperation | " + " | ".join(taxonomy.types) + " | " + \
+             " | ".join(taxonomy.scopes) + " |"
+    lines = [header, "|" + "---|" * (4 + len(taxonomy.types) + len(taxonomy.scopes))]
+    keys = sorted({(r["lang"], r["split"]) for r in rows}, key=lambda k: (k[0], SPLITS.index(k[1])))
+    for lang, split in keys:
+        part = [r for r in rows if r["lang"] == lang and r["split"] == split]
+        types = Counter(t for r in part for t in r["types"])
+        scopes = Counter(r["scope"] for r in part)
+        lines.append(f"| {lang} | {split} | {len(part)} | {sum(r['is_cooperation'] for r in part)} | "
+                     + " | ".join(str(types[t]) for t in taxonomy.types) + " | "
+                     + " | ".join(str(scopes[s]) for s in taxonomy.scopes) + " |")
+    types = Counter(t for r in rows for t in r["types"])
+    scopes = Counter(r["scope"] for r in rows)
+    lines.append(f"| all | all | {len(rows)} | {sum(r['is_cooperation'] for r in rows)} | "
+                 + " | ".join(str(types[t]) for t in taxonomy.types) + " | "
+                 + " | ".join(str(scopes[s]) for s in taxonomy.scopes) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="build or check the cooplens corpus")
+    parser.add_argument("action", choices=["build", "check", "counts"])
+    parser.add_argument("--repo", default=".", help="repository root")
+    parser.add_argument("--shared", default="../shared/data", help="the shared real-data folder")
+    args = parser.parse_args(argv)
+    repo = Path(args.repo)
+    corpus = repo / "data" / "corpus" / "corpus.jsonl"
+    if args.action == "build":
+        corpus = build(repo, Path(args.shared))
+    rows = read_rows(corpus)
+    if args.action == "counts":
+        print(counts_table(rows))
+    else:
+        print(f"{corpus}: {len(rows)} rows, hash {data_hash(corpus)}, cross-split near-duplicates: {len(leakage(rows))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
