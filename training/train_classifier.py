@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import yaml
 
-from cooplens.models.classifier import SequenceClassifier, head_layout, sigmoid, softmax
+from cooplens.models.classifier import head_layout, sigmoid, softmax
 from cooplens.models.fetch import resolve_base_model
 from cooplens.models.taxonomy import load_taxonomy, save_taxonomy
 from cooplens.models.text import normalize
@@ -214,7 +214,8 @@ def train(cfg: dict) -> Path:
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), per_device_train_batch_size=cfg["batch_size"],
         num_train_epochs=cfg["epochs"], learning_rate=cfg["learning_rate"], weight_decay=cfg["weight_decay"],
-        warmup_ratio=cfg["warmup_ratio"], logging_steps=10, save_strategy="no", report_to=[], seed=cfg["seed"],
+        warmup_steps=cfg["warmup_ratio"],   # transformers 5: a float < 1 is a share of all steps
+        logging_steps=10, save_strategy="no", report_to=[], seed=cfg["seed"],
         data_seed=cfg["seed"], use_cpu=device == "cpu", bf16=bool(cfg["bf16"]) and device == "cuda",
         dataloader_num_workers=0, disable_tqdm=False)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, data_collator=DataCollatorWithPadding(tokenizer),
