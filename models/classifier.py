@@ -16,6 +16,7 @@ import torch
 
 from cooplens.models.encoder import SentenceEncoder, pick_device
 from cooplens.models.taxonomy import Taxonomy
+from cooplens.models.text import informative
 
 TOP_PROTOTYPES = 3       # a sentence matches a type through its 3 closest prototypes (robust to one odd cue)
 EVIDENCE_PER_TYPE = 2
@@ -68,11 +69,15 @@ class PrototypeClassifier:
             columns.append(np.sort(sims, axis=1)[:, -k:].mean(axis=1))
         return np.stack(columns, axis=1)
 
-    def features(self, sentence_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def features(self, sentence_vectors: np.ndarray, sentences: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-sentence type scores [n_sentences, n_types], article type features [n_types, 2]
         (best sentence score, and that score relative to the article's mean over types: absolute e5
-        similarities drift with language and style), and cooperation features [2]."""
+        similarities drift with language and style), and cooperation features [2].
+        Captions and footers too short to carry a claim cannot be a type's best sentence."""
         per_sentence = self.sentence_type_scores(sentence_vectors)
+        short = np.array([not informative(s) for s in sentences])
+        if short.any() and not short.all():
+            per_sentence[short] = per_sentence[~short].min(axis=0)
         type_scores = per_sentence.max(axis=0)
         type_features = np.stack([type_scores, type_scores - type_scores.mean()], axis=1)
         not_coop = float((sentence_vectors @ self.prototype_vectors["not_cooperation"].T).max())
@@ -90,7 +95,7 @@ class PrototypeClassifier:
         for sentences in sentence_lists:
             block = vectors[start:start + len(sentences)]
             start += len(sentences)
-            per_sentence, type_features, coop_features = self.features(block)
+            per_sentence, type_features, coop_features = self.features(block, sentences)
             relative = per_sentence - per_sentence.mean(axis=1, keepdims=True)
             probs, evidence = {}, {}
             for i, name in enumerate(self.taxonomy.types):
@@ -176,6 +181,7 @@ class SequenceClassifier:
             scope_probs = softmax(art[:, self.head["scope"]].mean(axis=0) / t_scope)
             coop = sigmoid(art[:, self.head["cooperation"]].max() / t_coop)
             sentence_type_probs = sigmoid(sent[:, self.head["types"]] / t_types)
+            sentence_type_probs[[not informative(s) for s in ss]] = 0.0   # captions are not evidence
             outputs.append(ClassifierOutput(
                 type_probs={n: float(p) for n, p in zip(self.taxonomy.types, type_probs)},
                 cooperation_prob=float(coop),

@@ -13,6 +13,9 @@ from cooplens.models.text import normalize
 # Languages whose nouns take attached case endings ("ইরানের" = Iran's): allow a short suffix after a name.
 SUFFIXING = {"bn", "hi", "tr", "ur", "fa", "ru"}
 NO_SPACES = {"zh", "ja"}
+# A word character for name boundaries: \w misses Indic vowel signs and Arabic diacritics (category M), so
+# "চীন" (China) would match inside "প্রাচীন" (ancient). ZWNJ is word-internal in Persian.
+WORD_CHAR = r"[\w\u0300-\u036f\u064b-\u065f\u0670\u0900-\u0dff\u200c]"
 # The country whose press usually writes in this language: a single foreign partner then means bilateral.
 HOME_COUNTRY = {"fa": "Iran", "bn": "Bangladesh", "ur": "Pakistan", "hi": "India", "vi": "Vietnam",
                 "zh": "China", "ru": "Russia", "tr": "Turkey"}
@@ -54,8 +57,8 @@ class Gazetteer:
             if lang in NO_SPACES:
                 regex = f"({alternation})"
             else:
-                suffix = r"\w{0,4}" if lang in SUFFIXING else ""
-                regex = rf"(?<!\w)({alternation}){suffix}(?!\w)"
+                suffix = WORD_CHAR + "{0,4}" if lang in SUFFIXING else ""
+                regex = rf"(?<!{WORD_CHAR})({alternation}){suffix}(?!{WORD_CHAR})"
             self._patterns[lang] = (re.compile(regex), alias_to_party)
         return self._patterns[lang]
 

@@ -20,8 +20,11 @@ SOLAR_HIJRI_MONTHS = {"فروردین": "Farvardin", "اردیبهشت": "Ordibe
                       "مرداد": "Mordad", "شهریور": "Shahrivar", "مهر": "Mehr", "آبان": "Aban", "آذر": "Azar",
                       "دی": "Dey", "بهمن": "Bahman", "اسفند": "Esfand"}
 YEAR = re.compile(r"(?<!\d)(1[34]\d\d|19\d\d|20\d\d)(?!\d)")
-FIGURE = re.compile(r"(?<![\d/.-])\d{2,}(?:[.,]\d+)*(?![\d/.-])")
+# Figures: 2-5 digit numbers or separated thousands; longer bare digit runs are news codes and ids, and
+# numbers inside times or dates (10:09, 1398/07/30) are left to dates_in.
+FIGURE = re.compile(r"(?<![\d/.:-])(?:\d{1,3}(?:,\d{3})+|\d{2,5})(?:\.\d+)?(?![\d/.:-])")
 MAX_QUOTE_CHARS = 220
+MAX_PARTIES = 5
 
 
 def dates_in(text: str) -> list:
@@ -57,7 +60,11 @@ class DigestSummarizer:
     def summarize(self, text: str, lang: str, parties: list, type_labels: list, scope: str | None,
                   key_sentence: str) -> str:
         language = LANGUAGE_NAMES.get(lang, lang)
-        named = join_names([p.display() for p in parties[:5]]) or "parties the gazetteer does not know"
+        named = join_names([p.display() for p in parties[:MAX_PARTIES]]) or "parties the gazetteer does not know"
+        countries = list(dict.fromkeys(p.en if p.kind == "country" else p.country for p in parties
+                                       if p.country not in ("international", "national")))
+        if len(countries) > 1 or len(parties) > MAX_PARTIES:
+            named += f" (countries: {', '.join(countries)})" if countries else ""
         if type_labels:
             what = ", ".join(label.lower() for label in type_labels)
             first = f"{language}-language report of {scope + ' ' if scope else ''}cooperation ({what}) involving {named}."

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 MAX_CHARS = 60_000
 MAX_SENTENCES = 240
 MIN_LETTERS = 3
+MIN_EVIDENCE_WORDS = 5
 
 BIDI_MARKS = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"))
 # Arabic code points that Persian writes with its own letters (yeh, kaf, heh-with-yeh, teh marbuta stays).
@@ -89,6 +90,13 @@ def ascii_digits(text: str) -> str:
 def split_sentences(text: str) -> list:
     parts = (p.strip(" \t-–—•*·") for p in SENTENCE_END.split(text))
     return [p for p in parts if sum(ch.isalpha() for ch in p) >= MIN_LETTERS]
+
+
+def informative(sentence: str) -> bool:
+    """Long enough to carry a claim: captions like "نظر شما" or "Photo: X" should not become evidence."""
+    if re.search("[\u3040-\u30ff\u4e00-\u9fff]", sentence):
+        return sum(ch.isalpha() for ch in sentence) >= 12
+    return len(sentence.split()) >= MIN_EVIDENCE_WORDS
 
 
 def prepare(raw: str, lang: str | None = None) -> PreparedText:

@@ -52,7 +52,7 @@ def corpus_features(classifier: PrototypeClassifier, rows: list):
     vectors = classifier.encoder.encode([s for sl in sentence_lists for s in sl])
     type_features, coop_features, start = [], [], 0
     for sentences in sentence_lists:
-        _, tf, cf = classifier.features(vectors[start:start + len(sentences)])
+        _, tf, cf = classifier.features(vectors[start:start + len(sentences)], sentences)
         start += len(sentences)
         type_features.append(tf)
         coop_features.append(cf)
