@@ -22,7 +22,7 @@ from cooplens.models.summarizer import DigestSummarizer, GenerativeSummarizer
 from cooplens.models.taxonomy import load_taxonomy
 from cooplens.models.text import InputError, prepare
 
-DEFAULT_MODEL = "cooplens-zeroshot-e5"
+DEFAULT_MODEL = "cooplens-e5-lora"
 UNSURE_BAND = (0.35, 0.65)
 
 

@@ -5,9 +5,8 @@ that support it, and both return calibrated probabilities:
   multilingual e5 space; a type's score is its best-matching sentence; a per-type logistic calibration
   (fitted on labelled data, stored in the model folder) turns scores into probabilities.
 - SequenceClassifier: a fine-tuned AutoModelForSequenceClassification with one multi-task head
-  (types: sigmoid, scope: softmax, is_cooperation: sigmoid), temperature-scaled, per-type thresholds.
+  (types: sigmoid, scope: softmax, is_cooperation: sigmoid), Platt-scaled on dev, per-type thresholds.
 """
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,7 +120,7 @@ class SequenceClassifier:
 
         hf_logging.set_verbosity_error()
         self.taxonomy = taxonomy
-        self.head = head       # {"types": [idx...], "scope": [idx...], "cooperation": idx, "temperature": {...}}
+        self.head = head       # {"types": [idx...], "scope": [idx...], "cooperation": idx, "calibration": {...}}
         self.device = pick_device(device)
         if (Path(folder) / "adapter_config.json").exists():
             # A LoRA folder: the packaged base encoder + the small trained adapter and head, merged once.
@@ -165,28 +164,48 @@ class SequenceClassifier:
             windows.append(" ".join(current))
         return windows
 
-    def predict(self, sentence_lists: list) -> list:
-        temps = self.head.get("temperature", {})
-        t_types, t_scope, t_coop = (temps.get(k, 1.0) for k in ("types", "scope", "cooperation"))
+    def pooled_logits(self, sentence_lists: list) -> tuple[np.ndarray, list]:
+        """Article logits [n, num_labels] as inference sees them: a type reported anywhere in a long article
+        counts (max over windows), scope is averaged, is_cooperation max; plus per-sentence logits."""
         windows = [self.windows(s) for s in sentence_lists]
         window_logits = self.logits([w for ws in windows for w in ws])
         sentence_logits = self.logits([s for ss in sentence_lists for s in ss])
-        outputs, w0, s0 = [], 0, 0
+        articles, sentences, w0, s0 = [], [], 0, 0
+        types, coop = self.head["types"], self.head["cooperation"]
         for ws, ss in zip(windows, sentence_lists):
-            art = window_logits[w0:w0 + len(ws)]
-            sent = sentence_logits[s0:s0 + len(ss)]
+            block = window_logits[w0:w0 + len(ws)]
+            pooled = block.mean(axis=0)
+            pooled[types] = block[:, types].max(axis=0)
+            pooled[coop] = block[:, coop].max()
+            articles.append(pooled)
+            sentences.append(sentence_logits[s0:s0 + len(ss)])
             w0, s0 = w0 + len(ws), s0 + len(ss)
-            # a type reported anywhere in a long article counts: max over windows; scope: mean.
-            type_probs = sigmoid(art[:, self.head["types"]].max(axis=0) / t_types)
-            scope_probs = softmax(art[:, self.head["scope"]].mean(axis=0) / t_scope)
-            coop = sigmoid(art[:, self.head["cooperation"]].max() / t_coop)
-            sentence_type_probs = sigmoid(sent[:, self.head["types"]] / t_types)
+        return np.array(articles).reshape(-1, self.head["num_labels"]), sentences
+
+    def probabilities(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Calibrated (type, scope, cooperation) probabilities from article logits [n, num_labels]:
+        per-type Platt scaling (the class-weighted loss shifts type logits; a temperature alone cannot undo a
+        shift), a temperature for scope, Platt scaling for is_cooperation. Identity when uncalibrated."""
+        calibration = self.head.get("calibration", {})
+        n_types = len(self.head["types"])
+        platt = np.array(calibration.get("types", [[1.0, 0.0]] * n_types))
+        type_probs = sigmoid(logits[:, self.head["types"]] * platt[:, 0] + platt[:, 1])
+        scope_probs = softmax(logits[:, self.head["scope"]] / calibration.get("scope_temperature", 1.0), axis=1)
+        a, b = calibration.get("cooperation", [1.0, 0.0])
+        return type_probs, scope_probs, sigmoid(logits[:, self.head["cooperation"]] * a + b)
+
+    def predict(self, sentence_lists: list) -> list:
+        article_logits, sentence_logits = self.pooled_logits(sentence_lists)
+        type_probs, scope_probs, coop_probs = self.probabilities(article_logits)
+        outputs = []
+        for i, ss in enumerate(sentence_lists):
+            sentence_type_probs = self.probabilities(sentence_logits[i])[0]
             sentence_type_probs[[not informative(s) for s in ss]] = 0.0   # captions are not evidence
             outputs.append(ClassifierOutput(
-                type_probs={n: float(p) for n, p in zip(self.taxonomy.types, type_probs)},
-                cooperation_prob=float(coop),
-                scope_probs={n: float(p) for n, p in zip(self.taxonomy.scopes, scope_probs)},
-                evidence={n: top_sentences(sentence_type_probs[:, i]) for i, n in enumerate(self.taxonomy.types)}))
+                type_probs={n: float(p) for n, p in zip(self.taxonomy.types, type_probs[i])},
+                cooperation_prob=float(coop_probs[i]),
+                scope_probs={n: float(p) for n, p in zip(self.taxonomy.scopes, scope_probs[i])},
+                evidence={n: top_sentences(sentence_type_probs[:, j]) for j, n in enumerate(self.taxonomy.types)}))
         return outputs
 
 
@@ -197,7 +216,3 @@ def head_layout(taxonomy: Taxonomy) -> dict:
             "scope": list(range(n_types, n_types + n_scopes)),
             "cooperation": n_types + n_scopes,
             "num_labels": n_types + n_scopes + 1}
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="analyse .txt files, a folder, .jsonl or .csv into .jsonl")
     p.add_argument("input", help="a .txt file, a folder of .txt files, a .jsonl or a .csv file")
     p.add_argument("-o", "--output", default="cooplens_results.jsonl", help="output .jsonl (default: %(default)s)")
-    p.add_argument("--model", default=None, help="shipped model name or model folder (default: cooplens-zeroshot-e5)")
+    p.add_argument("--model", default=None, help="shipped model name or model folder (default: cooplens-e5-lora)")
     p.add_argument("--text-column", default="text", help="text column/field of .csv/.jsonl (default: %(default)s)")
     p.add_argument("--id-column", default="id", help="id column/field of .csv/.jsonl (default: %(default)s)")
     p.add_argument("--csv", action="store_true", help="also write a .csv next to the .jsonl")

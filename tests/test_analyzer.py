@@ -2,6 +2,7 @@
 import json
 import time
 
+from cooplens.models.analyzer import DEFAULT_MODEL
 from cooplens.models.schema import AnalysisResult
 
 
@@ -12,7 +13,7 @@ def test_results_are_json_serialisable_and_complete(analyzer, seeds):
                          "scope_probabilities", "summary_en", "evidence", "warnings", "model"}
     assert len(data["types"]) == 8
     assert all(0.0 <= t["probability"] <= 1.0 for t in data["types"])
-    assert data["model"]["name"] == "cooplens-zeroshot-e5"
+    assert data["model"]["name"] == DEFAULT_MODEL
 
 
 def test_blood_donation_mou_reads_as_domestic_cooperation(analyzer, seeds):

@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from cooplens.models.classifier import PrototypeClassifier
 from cooplens.models.encoder import SentenceEncoder
@@ -19,32 +18,9 @@ from cooplens.models.fetch import resolve_base_model
 from cooplens.models.taxonomy import load_taxonomy, save_taxonomy
 from cooplens.models.text import prepare
 from cooplens.training.corpus import data_hash, read_rows
-from cooplens.training.train_classifier import article_text, tune_thresholds
+from cooplens.training.calibration import fit_logistic, tune_thresholds
+from cooplens.training.train_classifier import article_text
 
-L2 = 1e-2
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, positive_weight: float = 1.0) -> list:
-    """Weighted, lightly L2-regularised logistic regression by LBFGS; returns [w..., bias]."""
-    xt, yt = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
-    mean, std = xt.mean(0), xt.std(0).clamp(min=1e-6)      # fit on standardised features, return raw-scale weights
-    z = (xt - mean) / std
-    w = torch.zeros(x.shape[1] + 1, dtype=torch.float64, requires_grad=True)
-    optimiser = torch.optim.LBFGS([w], lr=0.5, max_iter=200)
-    sample_weight = torch.where(yt > 0, positive_weight, 1.0)
-
-    def closure():
-        optimiser.zero_grad()
-        logits = z @ w[:-1] + w[-1]
-        loss = (torch.nn.functional.binary_cross_entropy_with_logits(logits, yt, weight=sample_weight)
-                + L2 * (w[:-1] ** 2).sum())
-        loss.backward()
-        return loss
-
-    optimiser.step(closure)
-    weights = (w[:-1] / std).detach()
-    bias = (w[-1] - (w[:-1] * mean / std).sum()).detach()
-    return [round(float(v), 5) for v in weights] + [round(float(bias), 5)]
 
 
 def corpus_features(classifier: PrototypeClassifier, rows: list):

@@ -4,7 +4,8 @@ One multi-task AutoModelForSequenceClassification: logits = [types (sigmoid, mul
 is_cooperation (sigmoid)]. One encoder pass per article serves all three answers, and the small scope and
 is_cooperation heads borrow the type signal instead of over-fitting on their own. Scope loss only counts for
 cooperation articles. Class imbalance: per-type positive weights (negatives/positives, capped).
-After training: temperature scaling per head on dev, a threshold per type tuned on dev (F1), test metrics.
+After training: calibration fitted on dev through the inference path (per-type Platt scaling, a temperature for
+scope), a threshold per type tuned on dev (F1), dev and test metrics in the model card.
 
 method: lora (default; the folder holds a ~1 MB adapter + head on top of the packaged encoder, so it can
 ship in git) or full (the folder holds all weights).
@@ -24,10 +25,11 @@ import numpy as np
 import torch
 import yaml
 
-from cooplens.models.classifier import head_layout, sigmoid, softmax
+from cooplens.models.classifier import SequenceClassifier, head_layout
 from cooplens.models.fetch import resolve_base_model
 from cooplens.models.taxonomy import load_taxonomy, save_taxonomy
-from cooplens.models.text import normalize
+from cooplens.models.text import normalize, prepare
+from cooplens.training.calibration import fit_logistic, fit_temperature, tune_thresholds
 from cooplens.training.corpus import data_hash, read_rows
 
 DEFAULTS = {
@@ -104,90 +106,72 @@ def build_model(cfg: dict, num_labels: int):
     return model, base
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray, kind: str) -> float:
-    """Temperature scaling on dev: one scalar per head, by minimising the dev negative log-likelihood."""
-    if len(logits) == 0:
-        return 1.0
-    z, y = torch.tensor(logits, dtype=torch.float64), torch.tensor(labels, dtype=torch.float64)
-    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimiser = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
-
-    def closure():
-        optimiser.zero_grad()
-        scaled = z / log_t.exp()
-        loss = (torch.nn.functional.binary_cross_entropy_with_logits(scaled, y) if kind == "sigmoid"
-                else torch.nn.functional.cross_entropy(scaled, y.argmax(dim=1)))
-        loss.backward()
-        return loss
-
-    optimiser.step(closure)
-    return float(np.clip(log_t.exp().item(), 0.05, 20.0))
-
-
-def tune_thresholds(probs: np.ndarray, labels: np.ndarray, names: tuple) -> dict:
-    """Per-type threshold maximising dev F1; 0.5 where dev has no positive of that type."""
-    thresholds = {}
-    for i, name in enumerate(names):
-        if labels[:, i].sum() == 0:
-            thresholds[name] = 0.5
-            continue
-        best = max(np.arange(0.1, 0.91, 0.05),
-                   key=lambda t: (f1(labels[:, i], probs[:, i] >= t), -abs(t - 0.5)))
-        thresholds[name] = round(float(best), 2)
-    return thresholds
-
-
-def f1(truth: np.ndarray, predicted: np.ndarray) -> float:
-    tp = float(np.sum((truth == 1) & predicted))
-    fp = float(np.sum((truth == 0) & predicted))
-    fn = float(np.sum((truth == 1) & ~predicted))
-    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
-
-
-def save_model_folder(out: Path, model, tokenizer, taxonomy, cfg: dict, extra: dict) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    if cfg["method"] == "full":
-        tokenizer.save_pretrained(out)   # a LoRA folder reuses the base model's tokenizer (17 MB: not shipped)
-    save_taxonomy(taxonomy, out)
-    (out / "cooplens.json").write_text(json.dumps(extra["cooplens"], indent=2, ensure_ascii=False) + "\n")
-    (out / "training_config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    (out / "MODEL_CARD.md").write_text(extra["card"], encoding="utf-8")
-
-
-def model_card(cfg, meta) -> str:
-    metrics = json.dumps(meta["metrics"], indent=2)
-    return f"""# {meta['name']}
+def model_card(config: dict, cfg: dict) -> str:
+    training, classifier = config["training"], config["classifier"]
+    return f"""# {config['name']}
 
 Cooperation-type classifier fine-tuned by `cooplens train` ({cfg['method']}).
 
-- base model: {meta['base_model']} (`{cfg['base_model']}`)
-- data: `{cfg['corpus']}` sha256[:16] = {meta['data_hash']}; {meta['n_train']} train / {meta['n_dev']} dev / {meta['n_test']} test articles
-- labels: types {', '.join(meta['types'])}; scope {', '.join(meta['scopes'])}; is_cooperation
+- base model: {cfg['base_model']} ({'LoRA adapter + head on top of it' if cfg['method'] == 'lora' else 'all weights in this folder'})
+- data: `{cfg['corpus']}` sha256[:16] = {training['data_hash']}; {training['n_train']} train / {training['n_dev']} dev / {training['n_test']} test articles
+- labels: types {', '.join(classifier['head'].get('type_names', []))}; scope {', '.join(classifier['head'].get('scope_names', []))}; is_cooperation
 - head: one multi-task AutoModelForSequenceClassification head (types sigmoid, scope softmax, is_cooperation sigmoid)
-- calibration: temperature per head on dev = {meta['temperature']}; per-type thresholds tuned on dev = {meta['thresholds']}
+- calibration (fitted on dev through the inference path): {json.dumps(classifier['head'].get('calibration', {}))}
+- thresholds per type (dev F1): {json.dumps(classifier['thresholds'])}
 - long articles: trained on the first {cfg['max_length']} tokens; inference max-pools type logits over sentence windows
-- training: {meta['train_seconds']:.0f} s on {meta['hardware']}, seed {cfg['seed']}, {cfg['epochs']} epochs, lr {cfg['learning_rate']}
-- date: {meta['date']}
+- training: {training['train_seconds']:.0f} s on {training['hardware']}, seed {cfg['seed']}, {cfg['epochs']} epochs, lr {cfg['learning_rate']}
+- date: {training['date']}
 
-## Metrics (dev / test)
+## Metrics
 ```json
-{metrics}
+{json.dumps(config.get('metrics', {}), indent=2)}
 ```
 """
 
 
-def evaluate_logits(logits: np.ndarray, rows: list, taxonomy, temperature: dict, thresholds: dict) -> dict:
+def calibrate_folder(folder: Path, corpus: Path) -> dict:
+    """Fit calibration and thresholds on dev through the same code path inference uses (windows, pooling), score
+    dev and test, and rewrite the folder's cooplens.json and MODEL_CARD.md. Returns the full metrics."""
     from cooplens.eval.metrics import classification_metrics
 
-    layout = head_layout(taxonomy)
-    predictions = []
-    for z in logits:
-        predictions.append({
-            "type_probs": dict(zip(taxonomy.types, sigmoid(z[layout["types"]] / temperature["types"]))),
-            "scope_probs": dict(zip(taxonomy.scopes, softmax(z[layout["scope"]] / temperature["scope"]))),
-            "cooperation_prob": float(sigmoid(z[layout["cooperation"]] / temperature["cooperation"]))})
-    return classification_metrics(rows, predictions, taxonomy, thresholds)
+    folder = Path(folder)
+    config = json.loads((folder / "cooplens.json").read_text())
+    cfg = yaml.safe_load((folder / "training_config.yaml").read_text())
+    taxonomy = load_taxonomy(folder / "taxonomy.yaml")
+    head = {**{k: v for k, v in config["classifier"]["head"].items() if k not in ("calibration", "temperature")},
+            "type_names": list(taxonomy.types), "scope_names": list(taxonomy.scopes)}
+    classifier = SequenceClassifier(folder, taxonomy, head, base_model=config["classifier"].get("base_model"))
+    rows = read_rows(Path(corpus), taxonomy)
+    split = {s: [r for r in rows if r["split"] == s] for s in ("dev", "test")}
+    logits = {s: classifier.pooled_logits([prepare(article_text(r), r["lang"]).sentences for r in part])[0]
+              for s, part in split.items()}
+    dev_targets = np.array([targets(r, taxonomy) for r in split["dev"]]).reshape(-1, head["num_labels"])
+    coop_rows = dev_targets[:, head["cooperation"]] == 1
+    calibration = {
+        "types": [fit_logistic(logits["dev"][:, [i]], dev_targets[:, i]) for i in head["types"]],
+        "scope_temperature": fit_temperature(logits["dev"][coop_rows][:, head["scope"]],
+                                             dev_targets[coop_rows][:, head["scope"]], "softmax"),
+        "cooperation": fit_logistic(logits["dev"][:, [head["cooperation"]]], dev_targets[:, head["cooperation"]]),
+    }
+    classifier.head = {**head, "calibration": calibration}
+
+    def predictions(s):
+        type_probs, scope_probs, coop_probs = classifier.probabilities(logits[s])
+        return [{"type_probs": dict(zip(taxonomy.types, t)), "scope_probs": dict(zip(taxonomy.scopes, sc)),
+                 "cooperation_prob": float(c)} for t, sc, c in zip(type_probs, scope_probs, coop_probs)]
+
+    dev_predictions = predictions("dev")
+    thresholds = tune_thresholds(np.array([[p["type_probs"][t] for t in taxonomy.types] for p in dev_predictions]),
+                                 dev_targets[:, head["types"]], taxonomy.types)
+    metrics = {"dev": classification_metrics(split["dev"], dev_predictions, taxonomy, thresholds),
+               "test": classification_metrics(split["test"], predictions("test"), taxonomy, thresholds)}
+    config["classifier"]["head"] = classifier.head
+    config["classifier"]["thresholds"] = thresholds
+    config["metrics"] = {s: m["summary"] for s, m in metrics.items()}
+    (folder / "cooplens.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    (folder / "MODEL_CARD.md").write_text(model_card(config, cfg), encoding="utf-8")
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
 
 
 def train(cfg: dict) -> Path:
@@ -224,58 +208,52 @@ def train(cfg: dict) -> Path:
     trainer.train()
     train_seconds = time.perf_counter() - started
 
-    def logits_for(part):
-        if not part:
-            return np.zeros((0, layout["num_labels"]), dtype=np.float32)
-        return trainer.predict(make_dataset(part, tokenizer, taxonomy, cfg)).predictions
-
-    dev_logits, test_logits = logits_for(split["dev"]), logits_for(split["test"])
-    dev_labels = np.array([targets(r, taxonomy) for r in split["dev"]]).reshape(-1, layout["num_labels"])
-    coop_dev = dev_labels[:, layout["cooperation"]] == 1
-    temperature = {
-        "types": fit_temperature(dev_logits[:, layout["types"]], dev_labels[:, layout["types"]], "sigmoid"),
-        "scope": fit_temperature(dev_logits[coop_dev][:, layout["scope"]], dev_labels[coop_dev][:, layout["scope"]], "softmax"),
-        "cooperation": fit_temperature(dev_logits[:, [layout["cooperation"]]], dev_labels[:, [layout["cooperation"]]], "sigmoid"),
-    }
-    dev_type_probs = sigmoid(dev_logits[:, layout["types"]] / temperature["types"])
-    thresholds = tune_thresholds(dev_type_probs, dev_labels[:, layout["types"]], taxonomy.types)
-    metrics = {"dev": evaluate_logits(dev_logits, split["dev"], taxonomy, temperature, thresholds),
-               "test": evaluate_logits(test_logits, split["test"], taxonomy, temperature, thresholds)}
-    meta = {
-        "name": out.name, "base_model": resolve_base_model(cfg["base_model"]) if cfg["method"] == "full" else cfg["base_model"],
-        "data_hash": data_hash(cfg["corpus"]), "types": list(taxonomy.types), "scopes": list(taxonomy.scopes),
-        "n_train": len(split["train"]), "n_dev": len(split["dev"]), "n_test": len(split["test"]),
-        "temperature": temperature, "thresholds": thresholds, "metrics": {k: v["summary"] for k, v in metrics.items()},
-        "train_seconds": train_seconds, "date": date.today().isoformat(),
-        "hardware": torch.cuda.get_device_name(0) if device == "cuda" else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)",
-    }
-    cooplens = {
+    out.mkdir(parents=True, exist_ok=True)
+    trainer.model.save_pretrained(out)
+    if cfg["method"] == "lora":
+        # peft records the local cache path of the base; name the registry entry instead, and drop peft's
+        # template README (MODEL_CARD.md is the card)
+        adapter_config = json.loads((out / "adapter_config.json").read_text())
+        adapter_config["base_model_name_or_path"] = cfg["base_model"]
+        (out / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2))
+        (out / "README.md").unlink(missing_ok=True)
+    if cfg["method"] == "full":
+        tokenizer.save_pretrained(out)   # a LoRA folder reuses the base model's tokenizer (17 MB: not shipped)
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    save_taxonomy(taxonomy, out)
+    (out / "training_config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    config = {
         "format": "cooplens/1", "name": out.name, "version": date.today().isoformat(),
         "base_models": [cfg["base_model"]],
         "classifier": {"kind": "sequence_classification", "path": ".", "method": cfg["method"],
                        "base_model": cfg["base_model"],
-                       "head": {**layout, "temperature": temperature, "input_prefix": cfg["input_prefix"]},
-                       "thresholds": thresholds, "cooperation_threshold": 0.5},
+                       "head": {**layout, "type_names": list(taxonomy.types), "scope_names": list(taxonomy.scopes),
+                                "input_prefix": cfg["input_prefix"]},
+                       "thresholds": {}, "cooperation_threshold": 0.5},
         "summarizer": {"kind": "digest"},
-        "training": {k: meta[k] for k in ("data_hash", "n_train", "n_dev", "n_test", "train_seconds", "hardware", "date")},
-        "metrics": meta["metrics"],
+        "training": {"data_hash": data_hash(cfg["corpus"]), "n_train": len(split["train"]), "n_dev": len(split["dev"]),
+                     "n_test": len(split["test"]), "train_seconds": round(train_seconds), "date": date.today().isoformat(),
+                     "hardware": torch.cuda.get_device_name(0) if device == "cuda"
+                     else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"},
     }
-    unwrapped = trainer.model
-    save_model_folder(out, unwrapped, tokenizer, taxonomy, cfg, {"cooplens": cooplens, "card": model_card(cfg, meta)})
-    shutil.rmtree(out / "checkpoints", ignore_errors=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out / "cooplens.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    calibrate_folder(out, Path(cfg["corpus"]))
     return out
 
 
 def run_cli(args) -> int:
-    cfg = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
-    for key in ("output", "corpus", "base_model", "method", "device", "epochs"):
-        value = getattr(args, key, None)
-        if value is not None:
-            cfg[key] = value
-    if args.device == "cuda":
-        cfg["bf16"] = True
-    out = train(cfg)
+    if args.calibrate_only:
+        out = Path(args.calibrate_only)
+        calibrate_folder(out, Path(args.corpus or "data/corpus/corpus.jsonl"))
+    else:
+        cfg = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
+        for key in ("output", "corpus", "base_model", "method", "device", "epochs"):
+            value = getattr(args, key, None)
+            if value is not None:
+                cfg[key] = value
+        if args.device == "cuda":
+            cfg["bf16"] = True
+        out = train(cfg)
     print(f"model folder: {out}")
     print((out / "MODEL_CARD.md").read_text(encoding="utf-8"))
     return 0
@@ -290,6 +268,8 @@ def register_cli(sub) -> None:
     p.add_argument("--method", choices=["lora", "full"], default=None)
     p.add_argument("--epochs", type=float, default=None)
     p.add_argument("--device", default=None, help="cpu or cuda (cuda trains in bf16)")
+    p.add_argument("--calibrate-only", default=None, metavar="FOLDER",
+                   help="re-fit calibration and thresholds of a trained folder on the corpus dev split")
     p.set_defaults(func=run_cli)
 
 
