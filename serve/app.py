@@ -41,7 +41,8 @@ def render(result: dict, prepared_text: str) -> tuple:
     summary = f"{verdict}\n\n**{kind}**\n\n{result['summary_en']}"
     if result["warnings"]:
         summary += "\n\n" + "\n".join(f"⚠️ {w}" for w in result["warnings"])
-    probabilities = {t["name"]: t["probability"] for t in result["types"]}
+    # ✓ marks the types over their threshold: the bar length alone does not say which were predicted
+    probabilities = {("✓ " if t["predicted"] else "") + t["name"]: t["probability"] for t in result["types"]}
     evidence = "\n".join(f"- **{e['type']}** ({e['score']:.2f}): <span dir=\"auto\">{html.escape(e['sentence'])}</span>"
                          for e in result["evidence"]) or "_no type predicted_"
     return probabilities, summary, evidence, highlighted_source(prepared_text, result["evidence"], result["language"]), result
@@ -87,7 +88,8 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
                     button = gr.Button("Analyse", variant="primary")
                     gr.Examples(example_articles(), inputs=[text], label="Sample articles (4 Persian, 1 Bengali)")
                 with gr.Column(scale=1):
-                    probabilities = gr.Label(label="Cooperation types (calibrated probability)", num_top_classes=8)
+                    probabilities = gr.Label(label="Cooperation types (calibrated probability; ✓ = predicted)",
+                                             num_top_classes=8, show_heading=False)
                     summary = gr.Markdown()
                     evidence = gr.Markdown(label="Evidence")
             source = gr.HTML(label="Source with evidence highlighted")
