@@ -7,6 +7,7 @@ that support it, and both return calibrated probabilities:
 - SequenceClassifier: a fine-tuned AutoModelForSequenceClassification with one multi-task head
   (types: sigmoid, scope: softmax, is_cooperation: sigmoid), Platt-scaled on dev, per-type thresholds.
 """
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,7 +131,9 @@ class SequenceClassifier:
 
             base_path = resolve_base_model(base_model)
             base = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=head["num_labels"])
-            self.model = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
+            with warnings.catch_warnings():   # peft calls a transformers API deprecated for v6: noise for users
+                warnings.simplefilter("ignore", FutureWarning)
+                self.model = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
             self.tokenizer = AutoTokenizer.from_pretrained(base_path)
         else:
             self.model = AutoModelForSequenceClassification.from_pretrained(folder)
