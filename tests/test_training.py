@@ -31,8 +31,8 @@ def test_train_saves_a_folder_the_analyzer_loads(tmp_path, tiny_corpus, tiny_enc
     card = (out / "MODEL_CARD.md").read_text()
     for field in ("base model", "data:", "labels:", "Metrics", "date:"):
         assert field in card
-    assert set(config["classifier"]["thresholds"]) == set(config["classifier"]["head"]["types"]) or \
-        len(config["classifier"]["thresholds"]) == 8
+    assert set(config["classifier"]["thresholds"]) == set(config["classifier"]["head"]["type_names"])
+    assert len(config["classifier"]["head"]["calibration"]["types"]) == 8
     assert (out / "taxonomy.yaml").exists()
     result = Analyzer.from_pretrained(str(out)).analyze(["Iran and Iraq signed a health memorandum in Baghdad."])[0]
     assert result.error is None and len(result.types) == 8 and set(result.scope_probabilities) == {
