@@ -42,9 +42,8 @@ def dates_in(text: str) -> list:
     return list(dict.fromkeys(found))[:4]
 
 
-def figures_in(text: str, exclude: set) -> list:
-    digits = ascii_digits(text)
-    figures = [f for f in FIGURE.findall(digits) if f not in exclude and not YEAR.fullmatch(f)]
+def figures_in(text: str) -> list:
+    figures = [f for f in FIGURE.findall(ascii_digits(text)) if not YEAR.fullmatch(f)]
     return list(dict.fromkeys(figures))[:6]
 
 
@@ -72,7 +71,7 @@ class DigestSummarizer:
             first = f"{language}-language report; no cooperation detected. Named: {named}."
         sentences = [first]
         dates = dates_in(text)
-        figures = figures_in(text, set())
+        figures = figures_in(text)
         facts = []
         if dates:
             facts.append("dates: " + ", ".join(dates))
@@ -112,7 +111,8 @@ class GenerativeSummarizer:
 
     def source_text(self, sentences: list, key_indices: list) -> str:
         """Key sentences first (they carry the cooperation), then the rest in order, cut by the tokenizer."""
-        ordered = [sentences[i] for i in key_indices] + [s for i, s in enumerate(sentences) if i not in set(key_indices)]
+        keys = set(key_indices)
+        ordered = [sentences[i] for i in key_indices] + [s for i, s in enumerate(sentences) if i not in keys]
         return " ".join(ordered)
 
     @torch.inference_mode()
