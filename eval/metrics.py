@@ -4,7 +4,8 @@ A prediction is {"type_probs": {type: p}, "scope_probs": {scope: p}, "cooperatio
 as predicted when the article is judged cooperation (p >= 0.5) and its probability passes its threshold,
 exactly as the Analyzer decides.
 """
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 
 import numpy as np
 
@@ -106,9 +107,32 @@ def classification_metrics(rows: list, predictions: list, taxonomy, thresholds: 
             "worst": worst}
 
 
+WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> list:
+    """Lower-cased word tokens, punctuation dropped (as the ROUGE scripts do)."""
+    return WORD.findall(text.lower())
+
+
+def f1(overlap: float, candidate_total: int, reference_total: int) -> float:
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / candidate_total, overlap / reference_total
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_n(candidate: str, reference: str, n: int) -> float:
+    """ROUGE-N F1 (clipped n-gram overlap)."""
+    a, b = words(candidate), words(reference)
+    grams_a = Counter(tuple(a[i:i + n]) for i in range(len(a) - n + 1))
+    grams_b = Counter(tuple(b[i:i + n]) for i in range(len(b) - n + 1))
+    return f1(sum((grams_a & grams_b).values()), sum(grams_a.values()), sum(grams_b.values()))
+
+
 def rouge_l(candidate: str, reference: str) -> float:
-    """ROUGE-L F1 on lower-cased word tokens (LCS)."""
-    a, b = candidate.lower().split(), reference.lower().split()
+    """ROUGE-L F1 (longest common subsequence of words)."""
+    a, b = words(candidate), words(reference)
     if not a or not b:
         return 0.0
     previous = [0] * (len(b) + 1)
@@ -117,15 +141,11 @@ def rouge_l(candidate: str, reference: str) -> float:
         for j, y in enumerate(b):
             current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
         previous = current
-    lcs = previous[-1]
-    if lcs == 0:
-        return 0.0
-    precision, recall = lcs / len(a), lcs / len(b)
-    return 2 * precision * recall / (precision + recall)
+    return f1(previous[-1], len(a), len(b))
 
 
 def summary_metrics(candidates: list, references: list, langs: list) -> dict:
-    """chrF++ (sacrebleu, word order 2) and ROUGE-L, overall and per language."""
+    """chrF++ (sacrebleu, word order 2) and ROUGE-1/2/L F1 (x100), overall and per language."""
     from sacrebleu.metrics import CHRF
 
     chrf = CHRF(word_order=2)
@@ -134,9 +154,28 @@ def summary_metrics(candidates: list, references: list, langs: list) -> dict:
     def block(items):
         if not items:
             return None
+        mean = lambda fn: round(100 * float(np.mean([fn(c, r) for c, r, _ in items])), 2)   # noqa: E731
         return {"articles": len(items),
                 "chrf_pp": round(chrf.corpus_score([c for c, _, _ in items], [[r for _, r, _ in items]]).score, 2),
-                "rouge_l": round(100 * float(np.mean([rouge_l(c, r) for c, r, _ in items])), 2)}
+                "rouge_1": mean(lambda c, r: rouge_n(c, r, 1)), "rouge_2": mean(lambda c, r: rouge_n(c, r, 2)),
+                "rouge_l": mean(rouge_l)}
 
     per_language = {lang: block([p for p in pairs if p[2] == lang]) for lang in sorted({p[2] for p in pairs})}
     return {"overall": block(pairs), "per_language": per_language}
+
+
+def reference_free_scores(summaries: list, sources: list, references: list, encoder, detect_language) -> dict:
+    """A LaSE-style check that needs no reference wording (Bhattacharjee et al., CrossSum): is the summary
+    English (ML), is it on the source's meaning (SS: cosine of multilingual e5 embeddings), is its length sane
+    (LP: exp(1 - reference length / summary length) when shorter than the reference, else 1, in words).
+    LaSE = mean of ML x SS x LP."""
+    if not summaries:
+        return {}
+    english = np.array([float(bool(s.strip()) and detect_language(s).code == "en") for s in summaries])
+    sims = np.sum(encoder.encode(summaries) * encoder.encode(sources), axis=1)
+    lengths = np.array([max(len(words(s)), 1) for s in summaries])
+    ref_lengths = np.array([max(len(words(r)), 1) for r in references])
+    penalty = np.where(lengths < ref_lengths, np.exp(1 - ref_lengths / lengths), 1.0)
+    return {"english_share": round(float(english.mean()), 4), "source_similarity": round(float(sims.mean()), 4),
+            "length_ratio": round(float(np.median(lengths / ref_lengths)), 3),
+            "lase": round(float(np.mean(english * sims * penalty)), 4)}

@@ -4,13 +4,15 @@ import base64
 import html
 import io
 import json
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 
-from cooplens.eval.metrics import classification_metrics, summary_metrics
-from cooplens.models.faithfulness import check_faithfulness
+from cooplens.eval.metrics import classification_metrics, reference_free_scores, summary_metrics
+from cooplens.models.faithfulness import check_against_source
+from cooplens.models.text import normalize, split_sentences
 
 
 def predictions_from_results(results: list) -> list:
@@ -18,20 +20,60 @@ def predictions_from_results(results: list) -> list:
              "cooperation_prob": r.cooperation_probability} for r in results]
 
 
-def faithfulness_rate(analyzer, results: list, rows: list) -> float | None:
-    """Share of numbers and named parties in the summaries that trace back to the source text."""
+GUARD_WARNING = re.compile(r"^removed (\d+) generated sentence")
+
+
+def faithfulness_rate(analyzer, summaries: list, rows: list) -> float | None:
+    """Share of numbers and named parties in the summaries that trace back to the source text (the rule the
+    Analyzer's guard applies: parties found in the source, and their countries)."""
     checked = traced = 0
-    for result, row in zip(results, rows):
-        if not result.summary_en:
+    for summary, row in zip(summaries, rows):
+        if not summary:
             continue
-        source_names = {p.en for p in analyzer.gazetteer.find(row["text"], row["lang"])}
-        summary_names = {p.en for p in analyzer.gazetteer.find(result.summary_en, "en")}
-        report = check_faithfulness(result.summary_en, (row.get("title") or "") + "\n" + row["text"],
-                                    source_names, summary_names)
+        source = (row.get("title") or "") + "\n" + row["text"]
+        report = check_against_source(summary, source, analyzer.gazetteer.find(normalize(source, row["lang"]), row["lang"]),
+                                      lambda text: analyzer.gazetteer.find(text, "en"))
         total = report.numbers_checked + report.names_checked
         checked += total
         traced += total - len(report.untraced_numbers) - len(report.untraced_names)
     return round(traced / checked, 4) if checked else None
+
+
+def key_sentences(result, row: dict, most: int = 3) -> str:
+    """The floor: the sentences the classifier cites as evidence (else the lead), untranslated."""
+    cited = list(dict.fromkeys(e.sentence for e in result.evidence))[:most]
+    return " ".join(cited or split_sentences(normalize(row["text"], row["lang"]))[:2])
+
+
+def summary_scores(analyzer, pairs: list) -> dict:
+    """English summaries of the cooperation articles that have a reference: the model's own (shipped), the
+    structured digest, and the untranslated key sentences (the floor), each against the references; plus the
+    reference-free LaSE-style check and what the faithfulness guard removed."""
+    from cooplens.models.encoder import SentenceEncoder
+    from cooplens.models.fetch import resolve_base_model
+    from cooplens.models.langid import detect_language
+
+    rows = [row for row, _ in pairs]
+    results = [res for _, res in pairs]
+    references, langs = [r["summary_en"] for r in rows], [r["lang"] for r in rows]
+    variants = {"shipped": [r.summary_en for r in results], "digest": [r.digest for r in results],
+                "key_sentences": [key_sentences(res, row) for res, row in zip(results, rows)]}
+    out = {"kind": analyzer.model_info["summarizer"]}
+    for name, candidates in variants.items():
+        out[name] = {**summary_metrics(candidates, references, langs),
+                     "faithfulness_rate": faithfulness_rate(analyzer, candidates, rows)}
+    encoder = SentenceEncoder(resolve_base_model("e5-small"))
+    sources = [(r.get("title") or "") + "\n" + r["text"] for r in rows]
+    for name in ("shipped", "digest"):
+        out[name]["reference_free"] = reference_free_scores(variants[name], sources, references, encoder,
+                                                            detect_language)
+    removed = [int(m.group(1)) for r in results for w in r.warnings if (m := GUARD_WARNING.match(w))]
+    out["guard"] = {"summaries_with_removed_sentences": len(removed), "sentences_removed": sum(removed),
+                    "summaries_still_flagged": sum(any(w.startswith("summary has") or w.startswith("summary names")
+                                                       for w in r.warnings) for r in results)}
+    out["samples"] = [{"id": row["id"], "lang": row["lang"], "summary": res.summary_en, "reference": row["summary_en"]}
+                      for row, res in pairs[:12]]
+    return out
 
 
 def evaluate_model(model: str | None, rows: list, device: str | None = None) -> dict:
@@ -45,12 +87,8 @@ def evaluate_model(model: str | None, rows: list, device: str | None = None) -> 
     ok = [(row, res) for row, res in zip(rows, results) if not res.error]
     metrics = classification_metrics([r for r, _ in ok], predictions_from_results([res for _, res in ok]),
                                      analyzer.taxonomy, analyzer.thresholds)
-    coop = [(row, res) for row, res in ok if row["is_cooperation"] and row.get("summary_en")]
-    metrics["summaries"] = {
-        "kind": analyzer.model_info["summarizer"],
-        **summary_metrics([res.summary_en for _, res in coop], [row["summary_en"] for row, _ in coop],
-                          [row["lang"] for row, _ in coop]),
-        "faithfulness_rate": faithfulness_rate(analyzer, [res for _, res in coop], [row for row, _ in coop])}
+    metrics["summaries"] = summary_scores(analyzer, [(row, res) for row, res in ok
+                                                     if row["is_cooperation"] and row.get("summary_en")])
     metrics["model"] = analyzer.model_info
     metrics["failed_ids"] = failed
     metrics["seconds_per_article"] = round(seconds / max(len(rows), 1), 3)
@@ -115,14 +153,30 @@ def html_report(results: dict, data_path: str, command: str) -> str:
     parts.append("<h2>Macro-F1 per language</h2>" + table(
         ["model", *langs], [[n, *[results[n]["metrics"]["per_language"].get(lang, {}).get("macro_f1") for lang in langs]]
                             for n in names]))
-    parts.append("<h2>English summaries vs references</h2>" + table(
-        ["model", "kind", "chrF++", "ROUGE-L", "faithfulness rate", *[f"chrF++ {lang}" for lang in langs]],
-        [[n, results[n]["metrics"]["summaries"]["kind"],
-          (results[n]["metrics"]["summaries"]["overall"] or {}).get("chrf_pp"),
-          (results[n]["metrics"]["summaries"]["overall"] or {}).get("rouge_l"),
-          results[n]["metrics"]["summaries"]["faithfulness_rate"],
-          *[(results[n]["metrics"]["summaries"]["per_language"].get(lang) or {}).get("chrf_pp") for lang in langs]]
-         for n in names]))
+    parts.append("<h2>English summaries vs references</h2><p>Cooperation articles with a reference summary. "
+                 "<i>shipped</i>: the model's summary (after the faithfulness guard); <i>digest</i>: the structured "
+                 "digest; <i>key_sentences</i>: the cited source sentences, untranslated (the floor). Faithfulness: "
+                 "share of numbers and gazetteer names in the summary that trace to the source.</p>" + table(
+        ["model", "summary", "chrF++", "ROUGE-1", "ROUGE-2", "ROUGE-L", "faithfulness", *[f"chrF++ {lang}" for lang in langs]],
+        [[n, f"{variant} ({results[n]['metrics']['summaries']['kind']})" if variant == "shipped" else variant,
+          *[(results[n]["metrics"]["summaries"][variant]["overall"] or {}).get(k)
+            for k in ("chrf_pp", "rouge_1", "rouge_2", "rouge_l")],
+          results[n]["metrics"]["summaries"][variant]["faithfulness_rate"],
+          *[(results[n]["metrics"]["summaries"][variant]["per_language"].get(lang) or {}).get("chrf_pp") for lang in langs]]
+         for n in names for variant in ("shipped", "digest", "key_sentences")]))
+    parts.append("<h3>Reference-free check (LaSE-style) and the guard</h3>" + table(
+        ["model", "summary", "English share", "source similarity (e5)", "length ratio (median)", "LaSE",
+         "summaries with removed sentences", "sentences removed", "still flagged"],
+        [[n, variant, *[results[n]["metrics"]["summaries"][variant]["reference_free"].get(k)
+                        for k in ("english_share", "source_similarity", "length_ratio", "lase")],
+          *([results[n]["metrics"]["summaries"]["guard"][k] for k in
+             ("summaries_with_removed_sentences", "sentences_removed", "summaries_still_flagged")]
+            if variant == "shipped" else ["", "", ""])]
+         for n in names for variant in ("shipped", "digest")]))
+    for n in names:
+        parts.append(f"<h3>Sample summaries: {html.escape(n)}</h3>" + table(
+            ["id", "lang", "summary", "reference"],
+            [[x["id"], x["lang"], x["summary"], x["reference"]] for x in results[n]["metrics"]["summaries"]["samples"]]))
     for n in names:
         m, taxonomy = results[n]["metrics"], results[n]["taxonomy"]
         images = plots(n, m, taxonomy)
@@ -161,7 +215,10 @@ def run_cli(args) -> int:
                                                  ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "report.html").write_text(html_report(results, args.data, command), encoding="utf-8")
     for name, r in results.items():
-        print(name, json.dumps(r["metrics"]["summary"]), "summaries:", json.dumps(r["metrics"]["summaries"]["overall"]))
+        print(name, json.dumps(r["metrics"]["summary"]))
+        for variant in ("shipped", "digest", "key_sentences"):
+            block = r["metrics"]["summaries"][variant]
+            print(f"  summary {variant}:", json.dumps(block["overall"]), "faithfulness", block["faithfulness_rate"])
     print(f"report: {out / 'report.html'}")
     return 0
 

@@ -5,7 +5,9 @@ A model folder holds cooplens.json (what to load and how), taxonomy.yaml, and th
   {"format": "cooplens/1", "name": ..., "version": ...,
    "classifier": {"kind": "prototype", "encoder": "e5-small", "calibration": {...}, "thresholds": {...}}
               or {"kind": "sequence_classification", "path": ".", "head": {...}, "thresholds": {...}},
-   "summarizer": {"kind": "digest"} or {"kind": "generated", "path": "summarizer" | hub id, ...}}
+   "summarizer": {"kind": "digest"} or {"kind": "generated", "path": "summarizer" | folder | hub id, "num_beams": 1}}
+The structured digest is always made (`digest`); with a generator, `summary_en` is the generated summary after the
+faithfulness guard (models/faithfulness.py), and the digest stays beside it.
 """
 import json
 from importlib import resources
@@ -13,12 +15,12 @@ from pathlib import Path
 
 from cooplens.models.classifier import PrototypeClassifier, SequenceClassifier
 from cooplens.models.encoder import SentenceEncoder
-from cooplens.models.faithfulness import check_faithfulness
+from cooplens.models.faithfulness import guard_summary
 from cooplens.models.fetch import resolve_base_model
 from cooplens.models.langid import detect_language, language_warnings
 from cooplens.models.parties import Gazetteer, estimate_scope
 from cooplens.models.schema import AnalysisResult, Evidence, TypeScore
-from cooplens.models.summarizer import DigestSummarizer, GenerativeSummarizer
+from cooplens.models.summarizer import DigestSummarizer, GenerativeSummarizer, generator_input
 from cooplens.models.taxonomy import load_taxonomy
 from cooplens.models.text import InputError, prepare
 
@@ -96,13 +98,10 @@ class Analyzer:
         results = [None] * len(texts)
         for i in failures:
             results[i] = AnalysisResult.failed(ids[i], failures[i], self.model_info)
-        pending = []
         for i in order:
             results[i] = self._assemble(ids[i], prepared[i], languages[i], outputs[i])
-            pending.append(i)
-        if self.generator and pending:
-            self._add_generated_summaries([results[i] for i in pending], [prepared[i] for i in pending],
-                                          [outputs[i] for i in pending])
+        if self.generator and order:
+            self._add_generated_summaries([results[i] for i in order], [prepared[i] for i in order])
         return results
 
     def _assemble(self, item_id, prepared, lang, output) -> AnalysisResult:
@@ -131,7 +130,7 @@ class Analyzer:
             primary_type=predicted[0] if predicted else None, scope=scope,
             scope_probabilities={k: round(v, 4) for k, v in scope_probs.items()},
             summary_en=summary, summary_kind="digest", evidence=evidence, warnings=warnings,
-            model=self.model_info)
+            model=self.model_info, digest=summary)
 
     @staticmethod
     def _scope_probabilities(model_probs: dict, party_probs: dict) -> dict:
@@ -144,17 +143,16 @@ class Analyzer:
         total = sum(product.values())
         return {s: p / total for s, p in product.items()}
 
-    def _add_generated_summaries(self, results, prepared_list, outputs) -> None:
-        sources = []
-        for result, prepared in zip(results, prepared_list):
-            key = [prepared.sentences.index(e.sentence) for e in result.evidence]
-            sources.append(self.generator.source_text(prepared.sentences, list(dict.fromkeys(key))))
-        for result, prepared, summary in zip(results, prepared_list, self.generator.generate(sources)):
+    def _add_generated_summaries(self, results, prepared_list) -> None:
+        """Generate English summaries for a batch, then keep only what traces to the source (the guard)."""
+        max_chars = self.generator.settings.get("max_source_chars", 1200)
+        parties = [self.gazetteer.find(p.text, r.language) for r, p in zip(results, prepared_list)]
+        items = [generator_input(p.sentences, r.language, [party.display() for party in found], max_chars)
+                 for r, p, found in zip(results, prepared_list, parties)]
+        for result, prepared, found, summary in zip(results, prepared_list, parties, self.generator.generate(items)):
             if not summary:
                 result.warnings.append("the generator returned an empty summary: showing the digest")
                 continue
-            source_names = {p.en for p in self.gazetteer.find(prepared.text, result.language)}
-            summary_names = {p.en for p in self.gazetteer.find(summary, "en")}
-            report = check_faithfulness(summary, prepared.text, source_names, summary_names)
-            result.summary_en, result.summary_kind = summary, "generated"
-            result.warnings.extend(report.warnings())
+            guarded = guard_summary(summary, prepared.text, found, lambda text: self.gazetteer.find(text, "en"))
+            result.summary_en, result.summary_kind = guarded.text, "generated"
+            result.warnings.extend(guarded.warnings())

@@ -1,10 +1,20 @@
 """Faithfulness of an English summary to its source: every number and every named party in the summary must
-be traceable to the source text. Small generators fail exactly there, so the Analyzer flags what is not."""
+be traceable to the source text. Small generators fail exactly there, so the Analyzer guards generated text:
+a sentence carrying a number or a party the source does not have is dropped (while another sentence remains),
+and whatever untraceable fact is left is flagged in the result's warnings.
+
+A party counts as traceable when the gazetteer finds it in the source, or when it is the country of a place
+found there ("Isfahan" in the source makes "Iran" traceable). Names the gazetteer does not know (people, most
+organisations) cannot be checked this way; the guard says nothing about them."""
 import re
 from dataclasses import dataclass, field
 
+
 from cooplens.models.text import ascii_digits
 
+# English sentence ends, not after a title or an initial ("Dr. Ali", "U.N. agencies")
+ENGLISH_SENTENCE_END = re.compile(r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bMrs\.)(?<!\bProf\.)(?<!\bNo\.)(?<!\bSt\.)"
+                                  r"(?<!\b[A-Z]\.)(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
 ORDINAL_OR_SMALL = {str(i) for i in range(0, 11)}   # "two sides", list numbering: too common to flag
 
@@ -55,3 +65,45 @@ def check_faithfulness(summary: str, source: str, source_party_names: set, summa
         if name not in source_party_names:
             report.untraced_names.append(name)
     return report
+
+
+def check_against_source(summary: str, source: str, source_parties: list, find_english_parties) -> FaithfulnessReport:
+    """check_faithfulness with the gazetteer's view of traceable parties: those found in the source and their
+    countries."""
+    traceable = {p.en for p in source_parties} | {p.country for p in source_parties}
+    return check_faithfulness(summary, source, traceable, {p.en for p in find_english_parties(summary)})
+
+
+@dataclass
+class GuardedSummary:
+    text: str
+    report: FaithfulnessReport               # of the text as kept
+    dropped: list = field(default_factory=list)   # (sentence, untraced facts) removed from the generation
+
+    def warnings(self) -> list:
+        out = []
+        if self.dropped:
+            facts = sorted({fact for _, facts in self.dropped for fact in facts})
+            out.append(f"removed {len(self.dropped)} generated sentence(s) with facts not in the source: "
+                       + ", ".join(facts))
+        return out + self.report.warnings()
+
+
+def guard_summary(summary: str, source: str, source_parties: list, find_english_parties) -> GuardedSummary:
+    """Drop generated sentences whose numbers or parties do not trace to the source (keeping at least one);
+    report on what is kept. source_parties: gazetteer Parties of the source; find_english_parties: text ->
+    Parties (the gazetteer on English text)."""
+    def check(text):
+        return check_against_source(text, source, source_parties, find_english_parties)
+
+    kept, dropped = [], []
+    for sentence in (s for s in ENGLISH_SENTENCE_END.split(summary.strip()) if s):
+        report = check(sentence)
+        if report.untraced_numbers or report.untraced_names:
+            dropped.append((sentence, report.untraced_numbers + report.untraced_names))
+        else:
+            kept.append(sentence)
+    if not kept:          # nothing clean: keep the generation whole and let the warnings say what is wrong
+        return GuardedSummary(summary, check(summary))
+    text = " ".join(kept)
+    return GuardedSummary(text, check(text), dropped)

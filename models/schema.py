@@ -34,6 +34,7 @@ class AnalysisResult:
     warnings: list = field(default_factory=list)
     model: dict = field(default_factory=dict)
     error: str | None = None
+    digest: str = ""                 # the structured digest (parties, types, dates, figures): always made
 
     @property
     def predicted_types(self) -> list:

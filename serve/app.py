@@ -36,9 +36,13 @@ def render(result: dict, prepared_text: str) -> tuple:
     verdict = (f"**Cooperation:** {'yes' if result['is_cooperation'] else 'no'} "
                f"(p = {result['cooperation_probability']:.2f}) · **scope:** {result['scope'] or '—'} · "
                f"**language:** {result['language']} ({result['language_confidence']:.2f})")
-    kind = ("Structured English digest (not a translation: parties, types, dates and figures found in the text)"
-            if result["summary_kind"] == "digest" else "Generated English summary")
-    summary = f"{verdict}\n\n**{kind}**\n\n{result['summary_en']}"
+    if result["summary_kind"] == "digest":
+        summary = (f"{verdict}\n\n**Structured English digest** (not a translation: parties, types, dates and "
+                   f"figures found in the text)\n\n{result['summary_en']}")
+    else:
+        summary = (f"{verdict}\n\n**Generated English summary** (machine-written by a small model; numbers and "
+                   f"known names are checked against the source, see the flags below)\n\n{result['summary_en']}"
+                   f"\n\n**Structured digest** (extracted, not generated)\n\n{result['digest']}")
     if result["warnings"]:
         summary += "\n\n" + "\n".join(f"⚠️ {w}" for w in result["warnings"])
     # ✓ marks the types over their threshold: the bar length alone does not say which were predicted

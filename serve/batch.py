@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 SURROGATES = range(0xDC80, 0xDD00)   # what undecodable bytes become under errors="surrogateescape"
 CSV_COLUMNS = ["id", "language", "is_cooperation", "cooperation_probability", "predicted_types", "primary_type",
-               "scope", "summary_kind", "summary_en", "warnings", "error"]
+               "scope", "summary_kind", "summary_en", "digest", "warnings", "error"]
 
 
 class BatchInputError(ValueError):

@@ -22,7 +22,7 @@ def test_blood_donation_mou_reads_as_domestic_cooperation(analyzer, seeds):
     top3 = [t.name for t in result.types[:3]]
     assert "public_campaign" in top3 or "agreement_signing" in top3
     assert result.scope == "domestic"
-    assert "Ardabil" in result.summary_en
+    assert "Ardabil" in result.digest
 
 
 def test_every_predicted_type_has_evidence_from_the_source(analyzer, seeds):
@@ -38,8 +38,8 @@ def test_every_predicted_type_has_evidence_from_the_source(analyzer, seeds):
 
 def test_digest_names_parties_in_english(analyzer, seeds):
     isfahan, vietnam = analyzer.analyze([seeds["000"], seeds["001"]])
-    assert "Isfahan" in isfahan.summary_en and ("Xi'an" in isfahan.summary_en or "Guangzhou" in isfahan.summary_en)
-    assert "Vietnam" in vietnam.summary_en and "China" in vietnam.summary_en
+    assert "Isfahan" in isfahan.digest and ("Xi'an" in isfahan.digest or "Guangzhou" in isfahan.digest)
+    assert "Vietnam" in vietnam.digest and "China" in vietnam.digest
 
 
 def test_bad_inputs_give_errors_or_warnings_never_a_crash(analyzer):
@@ -56,7 +56,7 @@ def test_bad_inputs_give_errors_or_warnings_never_a_crash(analyzer):
     assert any("HTML" in w for w in html.warnings)
     assert any("long input" in w for w in long.warnings)
     assert latin.error is None and latin.warnings        # wrong-language / non-news text is marked, not dropped
-    assert titled.error is None and "Japan" in titled.summary_en
+    assert titled.error is None and "Japan" in titled.digest and titled.summary_en
 
 
 def test_non_cooperation_news_is_not_forced_into_a_type(analyzer):

@@ -22,3 +22,31 @@ def test_a_party_not_in_the_source_is_flagged():
 def test_thousands_separators_and_bengali_digits():
     assert {"1369", "2025"} <= numbers_in("১৩৬৯ সালের মাইলফলকে, ২০২৫")
     assert "12000" in numbers_in("12,000 doses")
+
+
+def guard(summary, source, source_lang="fa"):
+    from cooplens.models.faithfulness import guard_summary
+    from cooplens.models.parties import Gazetteer
+
+    gazetteer = Gazetteer.load()
+    return guard_summary(summary, source, gazetteer.find(source, source_lang), lambda t: gazetteer.find(t, "en"))
+
+
+def test_guard_drops_a_sentence_with_an_invented_number_and_says_so():
+    source = "شهرداری اصفهان ۷۶ کارتن ماسک از شیان دریافت کرد."
+    guarded = guard("Isfahan received 76 cartons of masks from Xi'an. The shipment cost 900 dollars.", source)
+    assert guarded.text == "Isfahan received 76 cartons of masks from Xi'an."
+    assert guarded.report.faithful_share == 1.0
+    assert any("removed 1 generated sentence" in w and "900" in w for w in guarded.warnings())
+
+
+def test_guard_keeps_a_lone_unfaithful_sentence_but_flags_it():
+    guarded = guard("Tokyo sent 500 ventilators.", "شهرداری اصفهان ۷۶ کارتن ماسک دریافت کرد.")
+    assert guarded.text == "Tokyo sent 500 ventilators." and not guarded.dropped
+    warnings = " ".join(guarded.warnings())
+    assert "500" in warnings and "Tokyo" in warnings
+
+
+def test_the_country_of_a_place_in_the_source_is_traceable_and_titles_do_not_split_sentences():
+    guarded = guard("Dr. Rezaei said Isfahan, Iran, received 76 cartons.", "دکتر رضایی گفت اصفهان ۷۶ کارتن دریافت کرد.")
+    assert guarded.text == "Dr. Rezaei said Isfahan, Iran, received 76 cartons." and not guarded.warnings()

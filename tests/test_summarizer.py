@@ -1,34 +1,70 @@
-"""The generative summary path on a tiny randomly initialised mT5 built locally (no download)."""
+"""The English summarizer: the trainer end to end on tiny random models (decoder-only with LoRA, and seq2seq),
+the generative path inside the Analyzer, and the shipped summarizer on a real article."""
 import json
 import shutil
 
 import pytest
 
 
-@pytest.fixture(scope="module")
-def tiny_mt5(tmp_path_factory, e5_path):
-    from transformers import AutoTokenizer, MT5Config, MT5ForConditionalGeneration
-
-    folder = tmp_path_factory.mktemp("tiny-mt5")
-    tokenizer = AutoTokenizer.from_pretrained(e5_path)        # the XLM-R vocabulary, shared with mT5's family
-    config = MT5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=1, num_heads=2,
-                       decoder_start_token_id=tokenizer.pad_token_id, pad_token_id=tokenizer.pad_token_id,
-                       eos_token_id=tokenizer.eos_token_id)
-    MT5ForConditionalGeneration(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+def small_run(tmp_path, base, tiny_corpus, method) -> dict:
+    return {"base_model": str(base), "corpus": str(tiny_corpus), "output": str(tmp_path / f"summarizer-{method}"),
+            "method": method, "article_repeats": 1, "negatives_with_summary": 2,
+            "parallel_per_source": {"written": 6, "sib200": 4, "bnlp-ptb": 2}, "limit_train": 16, "dev_articles": 2,
+            "dev_pairs": 2, "max_source_tokens": 64, "max_target_tokens": 24, "max_new_tokens": 8, "batch_size": 4,
+            "device": "cpu"}
 
 
-def test_generative_summarizer_generates_from_a_seq2seq_folder(tiny_mt5):
+@pytest.mark.slow
+def test_trainer_lora_on_a_decoder_saves_reloads_and_generates(tmp_path, tiny_gemma, tiny_corpus):
+    from cooplens.models.summarizer import GenerativeSummarizer, generator_input
+    from cooplens.training.train_summarizer import train
+
+    out = train(small_run(tmp_path, tiny_gemma, tiny_corpus, "lora"))
+    settings = json.loads((out / "summarizer.json").read_text())
+    assert settings["kind"] == "causal_lm" and settings["method"] == "lora"
+    assert (out / "adapter_model.safetensors").exists() and not (out / "model.safetensors").exists()
+    assert settings["training"]["n_train"] == 16 and settings["metrics"]["dev_loss"] > 0
+    card = (out / "MODEL_CARD.md").read_text()
+    for field in ("base model", "data:", "sha256", "labels:", "Metrics", "date:"):
+        assert field in card
+    summarizer = GenerativeSummarizer(out)          # reload: base + adapter merged
+    assert not summarizer.is_seq2seq and summarizer.max_new_tokens == 8
+    items = [generator_input(["شهر اصفهان ۷۶ کارتن اقلام بهداشتی دریافت کرد."], "fa", ["Isfahan (Iran)"]),
+             generator_input(["Dhaka received 3 ambulances."], "en", ["Dhaka (Bangladesh)"])]
+    out_texts = summarizer.generate(items)
+    assert len(out_texts) == 2 and all(isinstance(t, str) for t in out_texts)
+
+
+@pytest.mark.slow
+def test_trainer_seq2seq_full_saves_reloads_and_generates(tmp_path, tiny_mt5, tiny_corpus):
     from cooplens.models.summarizer import GenerativeSummarizer
+    from cooplens.training.train_summarizer import train
 
-    summarizer = GenerativeSummarizer(tiny_mt5, max_new_tokens=8)
+    out = train(small_run(tmp_path, tiny_mt5, tiny_corpus, "full"))
+    assert json.loads((out / "summarizer.json").read_text())["kind"] == "seq2seq"
+    summarizer = GenerativeSummarizer(out)
     assert summarizer.is_seq2seq
-    out = summarizer.generate(["شهر اصفهان ۷۶ کارتن اقلام بهداشتی دریافت کرد.", "Dhaka received 3 ambulances."])
-    assert len(out) == 2 and all(isinstance(s, str) for s in out)
+    assert len(summarizer.generate(["Dhaka received 3 ambulances.", "کرمان"])) == 2
 
 
-def test_analyzer_uses_a_generated_summary_and_checks_it(tmp_path, tiny_mt5, analyzer):
+def test_generator_input_reads_the_lead_with_ascii_digits_and_names(e5_path):
+    from transformers import AutoTokenizer
+
+    from cooplens.models.summarizer import causal_prompt_ids, generator_input
+
+    item = generator_input(["۷۶ کارتن ارسال شد.", "x" * 50, "never read"], "fa", ["Isfahan (Iran)", "Isfahan (Iran)"],
+                           max_chars=70)
+    assert item["source"].startswith("76 ") and "never read" not in item["source"]
+    assert item["names"] == ["Isfahan (Iran)"]
+    tokenizer = AutoTokenizer.from_pretrained(e5_path)
+    ids = causal_prompt_ids(tokenizer, item, max_source_tokens=3)
+    text = " ".join(tokenizer.decode(ids[1:]).split())          # XLM-R's vocabulary reads newlines as spaces
+    assert ids[0] == tokenizer.bos_token_id and text.startswith("Persian news article:")
+    assert "x" * 20 not in text                                              # the source was cut to 3 tokens
+    assert text.endswith("Names in English: Isfahan (Iran) English summary:")   # the cue survives any cut
+
+
+def test_analyzer_uses_a_generated_summary_and_guards_it(tmp_path, tiny_mt5, analyzer):
     from cooplens.models.analyzer import Analyzer
 
     folder = tmp_path / "with-generator"
@@ -40,3 +76,21 @@ def test_analyzer_uses_a_generated_summary_and_checks_it(tmp_path, tiny_mt5, ana
     result = Analyzer.from_pretrained(str(folder)).analyze(["Japan donated 3 ambulances to Dhaka city in 2024."])[0]
     assert result.model["summarizer"] == "generated"
     assert result.summary_kind in ("generated", "digest")      # an empty random output falls back to the digest
+    assert "Japan" in result.digest
+
+
+@pytest.mark.slow
+def test_shipped_summarizer_writes_english_that_traces_to_the_source(analyzer, seeds):
+    from cooplens.models.faithfulness import check_against_source
+    from cooplens.models.langid import detect_language
+    from cooplens.models.text import prepare
+
+    assert analyzer.model_info["summarizer"] == "generated"
+    for result, text in zip(analyzer.analyze([seeds["000"], seeds["003"]]), [seeds["000"], seeds["003"]]):
+        assert result.summary_kind == "generated" and detect_language(result.summary_en).code == "en", result.id
+        assert 10 <= len(result.summary_en.split()) <= 150
+        source = prepare(text, "fa").text
+        report = check_against_source(result.summary_en, source, analyzer.gazetteer.find(source, "fa"),
+                                      lambda t: analyzer.gazetteer.find(t, "en"))
+        # what the guard kept is clean, or the result says what is not
+        assert not report.untraced_numbers or any("numbers not found" in w for w in result.warnings)

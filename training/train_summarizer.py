@@ -205,6 +205,15 @@ def dev_scores(out: Path, dev_articles: list, device: str) -> dict:
             "dev_samples": [{"id": e["id"], "summary": o} for e, o in zip(dev_articles[:3], outputs)]}
 
 
+def halve_adapter(folder: Path) -> None:
+    """Store the LoRA adapter in fp16: half the size in git; it is merged into the fp32 base at load."""
+    from safetensors.torch import load_file, save_file
+
+    path = folder / "adapter_model.safetensors"
+    save_file({k: v.half().contiguous() for k, v in load_file(str(path)).items()}, str(path),
+              metadata={"format": "pt"})
+
+
 def model_card(settings: dict, cfg: dict) -> str:
     t = settings["training"]
     return f"""# {settings['name']}
@@ -261,6 +270,7 @@ def train(cfg: dict) -> Path:
         adapter_config["base_model_name_or_path"] = cfg["base_model"]   # the registry name, not a cache path
         (out / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2))
         (out / "README.md").unlink(missing_ok=True)
+        halve_adapter(out)
     else:
         tokenizer.save_pretrained(out)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
