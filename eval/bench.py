@@ -16,6 +16,29 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def summarizer_timing(analyzer, articles: list, batch_size: int) -> dict:
+    """What the summary costs: the same articles analysed with and without the generator, batched (as the
+    batch CLI runs it) and one at a time (as the web UI runs it)."""
+    def seconds(texts, size):
+        t0 = time.perf_counter()
+        results = analyzer.analyze(texts, batch_size=size)
+        return time.perf_counter() - t0, results
+
+    generator = analyzer.generator
+    with_batched, results = seconds(articles, batch_size)
+    with_single = sum(seconds([a], 1)[0] for a in articles[:4])
+    analyzer.generator = None
+    try:
+        without_batched, _ = seconds(articles, batch_size)
+        without_single = sum(seconds([a], 1)[0] for a in articles[:4])
+    finally:
+        analyzer.generator = generator
+    return {"articles": len(articles),
+            "batched_seconds_per_summary": round((with_batched - without_batched) / len(articles), 2),
+            "single_article_seconds_per_summary": round((with_single - without_single) / min(len(articles), 4), 2),
+            "mean_words_per_summary": round(sum(len(r.summary_en.split()) for r in results) / len(results), 1)}
+
+
 def main(args) -> int:
     from cooplens.models.analyzer import Analyzer
 
@@ -23,7 +46,7 @@ def main(args) -> int:
                for p in sorted(Path(str(resources.files("cooplens.data") / "examples")).glob("*.txt"))]
     articles = [samples[i % len(samples)] for i in range(args.articles)]
     t0 = time.perf_counter()
-    analyzer = Analyzer.from_pretrained(args.model, device=args.device)
+    analyzer = Analyzer.from_pretrained(args.model, device=args.device, summarizer=args.summarizer)
     load_s = time.perf_counter() - t0
     rss_after_load = peak_rss_mib()
     analyzer.analyze(articles[:2])    # warm-up (first-call allocations)
@@ -45,6 +68,8 @@ def main(args) -> int:
         "torch_threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
     }
+    if analyzer.generator:
+        numbers["summarizer"] = summarizer_timing(analyzer, articles[:args.summaries], args.batch_size)
     print(json.dumps(numbers, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(numbers, indent=2) + "\n")

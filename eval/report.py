@@ -76,10 +76,10 @@ def summary_scores(analyzer, pairs: list) -> dict:
     return out
 
 
-def evaluate_model(model: str | None, rows: list, device: str | None = None) -> dict:
+def evaluate_model(model: str | None, rows: list, device: str | None = None, summarizer: str | None = None) -> dict:
     from cooplens.models.analyzer import Analyzer
 
-    analyzer = Analyzer.from_pretrained(model, device=device)
+    analyzer = Analyzer.from_pretrained(model, device=device, summarizer=summarizer)
     started = time.perf_counter()
     results = analyzer.analyze([{"title": r.get("title"), "text": r["text"]} for r in rows], ids=[r["id"] for r in rows])
     seconds = time.perf_counter() - started
@@ -207,7 +207,7 @@ def run_cli(args) -> int:
     results = {}
     for model in args.model or [None]:
         name = model or "default"
-        results[name] = evaluate_model(model, rows, args.device)
+        results[name] = evaluate_model(model, rows, args.device, args.summarizer)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "cooplens " + " ".join(sys.argv[1:])
@@ -231,4 +231,5 @@ def register_cli(sub) -> None:
     p.add_argument("--limit", type=int, default=None, help="only the first N rows (quick checks)")
     p.add_argument("--out", default="eval/reports/latest")
     p.add_argument("--device", default=None)
+    p.add_argument("--summarizer", default=None, help="replace the models' summarizer (see `cooplens predict -h`)")
     p.set_defaults(func=run_cli)

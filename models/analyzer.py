@@ -55,7 +55,7 @@ class Analyzer:
         self.digest = DigestSummarizer()
         self.generator = None
         if summ["kind"] == "generated":
-            local = folder / summ["path"]
+            local = folder / summ["path"]     # relative to the model folder, else a folder or hub id as given
             self.generator = GenerativeSummarizer(local if local.exists() else summ["path"], device,
                                                   num_beams=summ.get("num_beams", 1))
         self.model_info = {"name": config["name"], "version": config.get("version", ""),
@@ -63,8 +63,11 @@ class Analyzer:
                            "base_models": config.get("base_models", [])}
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None) -> "Analyzer":
-        """A shipped model name (default: the zero-shot e5 model) or a cooplens model folder."""
+    def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None,
+                        summarizer: str | None = None) -> "Analyzer":
+        """A shipped model name (default: the fine-tuned e5 model) or a cooplens model folder. summarizer
+        replaces the folder's own: "digest", a summarizer folder (`cooplens train-summarizer`), or a seq2seq /
+        decoder checkpoint folder or hub id."""
         name_or_path = name_or_path or DEFAULT_MODEL
         folder = shipped_model_path(name_or_path) or Path(name_or_path).expanduser()
         config_file = folder / "cooplens.json"
@@ -72,7 +75,11 @@ class Analyzer:
             raise FileNotFoundError(
                 f"{name_or_path!r} is neither a shipped cooplens model nor a folder with cooplens.json "
                 f"(train one with `cooplens train`, or omit --model for the default)")
-        return cls(folder, json.loads(config_file.read_text(encoding="utf-8")), device)
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        if summarizer:
+            config["summarizer"] = {"kind": "digest"} if summarizer == "digest" else {"kind": "generated",
+                                                                                     "path": summarizer}
+        return cls(folder, config, device)
 
     def analyze(self, texts: list, ids: list | None = None, batch_size: int = 16) -> list:
         """Analyse articles (str, or dict with 'text' and optional 'title'). One result per input, in order;

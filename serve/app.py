@@ -112,8 +112,8 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
 
 
 def launch(model: str | None = None, host: str = "127.0.0.1", port: int = 7860, device: str | None = None,
-           concurrency: int = 4, block: bool = True):
-    analyzer = Analyzer.from_pretrained(model, device=device)
+           concurrency: int = 4, block: bool = True, summarizer: str | None = None):
+    analyzer = Analyzer.from_pretrained(model, device=device, summarizer=summarizer)
     app = build_app(analyzer)
     # Several users at once (Gradio's default limit is 1); the model is shared, torch releases the GIL.
     app.queue(default_concurrency_limit=concurrency)

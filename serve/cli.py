@@ -27,7 +27,7 @@ def cmd_predict(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     output = Path(args.output)
-    analyzer = Analyzer.from_pretrained(args.model, device=args.device)
+    analyzer = Analyzer.from_pretrained(args.model, device=args.device, summarizer=args.summarizer)
     counts = run_batch(analyzer, rows, output, resume=args.resume, batch_size=args.batch_size)
     if args.csv:
         write_csv(output, output.with_suffix(".csv"))
@@ -41,7 +41,8 @@ def cmd_predict(args) -> int:
 def cmd_serve(args) -> int:
     from cooplens.serve.app import launch
 
-    launch(model=args.model, host=args.host, port=args.port, device=args.device, concurrency=args.concurrency)
+    launch(model=args.model, host=args.host, port=args.port, device=args.device, concurrency=args.concurrency,
+           summarizer=args.summarizer)
     return 0
 
 
@@ -49,6 +50,12 @@ def cmd_bench(args) -> int:
     from cooplens.eval.bench import main as bench_main
 
     return bench_main(args)
+
+
+def add_summarizer_option(parser) -> None:
+    parser.add_argument("--summarizer", default=None,
+                        help="replace the model's English summarizer: 'digest', a folder from `cooplens "
+                             "train-summarizer`, or a seq2seq/decoder checkpoint folder or hub id")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="a .txt file, a folder of .txt files, a .jsonl or a .csv file")
     p.add_argument("-o", "--output", default="cooplens_results.jsonl", help="output .jsonl (default: %(default)s)")
     p.add_argument("--model", default=None, help="shipped model name or model folder (default: cooplens-e5-lora)")
+    add_summarizer_option(p)
     p.add_argument("--text-column", default="text", help="text column/field of .csv/.jsonl (default: %(default)s)")
     p.add_argument("--id-column", default="id", help="id column/field of .csv/.jsonl (default: %(default)s)")
     p.add_argument("--csv", action="store_true", help="also write a .csv next to the .jsonl")
@@ -70,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="start the Gradio web UI (and its API)")
     p.add_argument("--model", default=None)
+    add_summarizer_option(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--device", default=None)
@@ -78,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="articles/second and peak memory of a model on this machine")
     p.add_argument("--model", default=None)
+    add_summarizer_option(p)
     p.add_argument("--articles", type=int, default=50, help="batch size: the sample articles repeated (default: 50)")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--summaries", type=int, default=16, help="articles for the summarizer-only timing (default: 16)")
     p.add_argument("--device", default=None)
     p.add_argument("--out", default=None, help="also write the numbers to this JSON file")
     p.set_defaults(func=cmd_bench)

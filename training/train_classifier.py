@@ -15,7 +15,6 @@ sentences into windows and max-pools the type logits (models/classifier.py).
 import argparse
 import json
 import platform
-import random
 import shutil
 import time
 from datetime import date
@@ -30,6 +29,7 @@ from cooplens.models.fetch import resolve_base_model
 from cooplens.models.taxonomy import load_taxonomy, save_taxonomy
 from cooplens.models.text import normalize, prepare
 from cooplens.training.calibration import fit_logistic, fit_temperature, tune_thresholds
+from cooplens.training.config import add_training_args, config_from_args, seed_everything
 from cooplens.training.corpus import data_hash, read_rows
 
 DEFAULTS = {
@@ -39,12 +39,6 @@ DEFAULTS = {
     "lora": {"r": 16, "alpha": 32, "dropout": 0.1, "target_modules": ["query", "key", "value"]},
     "max_pos_weight": 5.0, "limit_train": None,
 }
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def targets(row: dict, taxonomy) -> np.ndarray:
@@ -246,14 +240,7 @@ def run_cli(args) -> int:
         out = Path(args.calibrate_only)
         calibrate_folder(out, Path(args.corpus or "data/corpus/corpus.jsonl"))
     else:
-        cfg = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
-        for key in ("output", "corpus", "base_model", "method", "device", "epochs"):
-            value = getattr(args, key, None)
-            if value is not None:
-                cfg[key] = value
-        if args.device == "cuda":
-            cfg["bf16"] = True
-        out = train(cfg)
+        out = train(config_from_args(args))
     print(f"model folder: {out}")
     print((out / "MODEL_CARD.md").read_text(encoding="utf-8"))
     return 0
@@ -261,13 +248,7 @@ def run_cli(args) -> int:
 
 def register_cli(sub) -> None:
     p = sub.add_parser("train", help="fine-tune the cooperation classifier from a YAML config")
-    p.add_argument("--config", default=None, help="YAML config (see training/configs/)")
-    p.add_argument("--output", default=None)
-    p.add_argument("--corpus", default=None)
-    p.add_argument("--base-model", dest="base_model", default=None, help="registry name, folder or hub id")
-    p.add_argument("--method", choices=["lora", "full"], default=None)
-    p.add_argument("--epochs", type=float, default=None)
-    p.add_argument("--device", default=None, help="cpu or cuda (cuda trains in bf16)")
+    add_training_args(p, "training/configs/classifier_*.yaml")
     p.add_argument("--calibrate-only", default=None, metavar="FOLDER",
                    help="re-fit calibration and thresholds of a trained folder on the corpus dev split")
     p.set_defaults(func=run_cli)

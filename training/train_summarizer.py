@@ -20,7 +20,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import torch
 import yaml
 
@@ -29,6 +28,7 @@ from cooplens.models.parties import Gazetteer
 from cooplens.models.summarizer import (SUMMARY_SETTINGS, GenerativeSummarizer, causal_prompt_ids, generator_input,
                                         seq2seq_source)
 from cooplens.models.text import InputError, prepare
+from cooplens.training.config import add_training_args, config_from_args, seed_everything
 from cooplens.training.corpus import data_hash, read_rows
 from cooplens.training.parallel import read_parallel
 
@@ -45,12 +45,6 @@ DEFAULTS = {
     "dev_articles": 24, "dev_pairs": 40,   # dev loss; dev_articles are also generated and scored (chrF++)
     "device": None, "bf16": False, "limit_train": None,
 }
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def article_examples(rows: list, gazetteer: Gazetteer, max_chars: int) -> list:
@@ -296,14 +290,7 @@ def train(cfg: dict) -> Path:
 
 
 def run_cli(args) -> int:
-    cfg = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
-    for key in ("output", "corpus", "base_model", "method", "device", "epochs", "limit_train"):
-        value = getattr(args, key, None)
-        if value is not None:
-            cfg[key] = value
-    if args.device == "cuda":
-        cfg["bf16"] = True
-    out = train(cfg)
+    out = train(config_from_args(args))
     print(f"summarizer folder: {out}")
     print((out / "MODEL_CARD.md").read_text(encoding="utf-8"))
     return 0
@@ -311,14 +298,8 @@ def run_cli(args) -> int:
 
 def register_cli(sub) -> None:
     p = sub.add_parser("train-summarizer", help="fine-tune the English summarizer from a YAML config")
-    p.add_argument("--config", default=None, help="YAML config (see training/configs/summarizer_*.yaml)")
-    p.add_argument("--output", default=None)
-    p.add_argument("--corpus", default=None)
-    p.add_argument("--base-model", dest="base_model", default=None, help="registry name, folder or hub id")
-    p.add_argument("--method", choices=["lora", "full"], default=None)
-    p.add_argument("--epochs", type=float, default=None)
+    add_training_args(p, "training/configs/summarizer_*.yaml")
     p.add_argument("--limit-train", dest="limit_train", type=int, default=None, help="first N examples (smoke runs)")
-    p.add_argument("--device", default=None, help="cpu or cuda (cuda trains in bf16)")
     p.set_defaults(func=run_cli)
 
 
