@@ -164,6 +164,9 @@ class GenerativeSummarizer:
         self.max_source_tokens = self.settings.get("max_source_tokens", max_source_tokens)
         self.max_new_tokens = self.settings.get("max_new_tokens", max_new_tokens)
         self.num_beams = num_beams
+        # blocks long loops only: a 4-gram block also forbade re-using a name ("Isfahan" came out "Isfashan")
+        # and "'s" ("province't"); on 14 dev articles 8 cost 1.3 chrF++ points against 4, within noise
+        self.no_repeat_ngram_size = self.settings.get("no_repeat_ngram_size", 8)
 
     def _batch(self, items: list, task: str) -> dict:
         if self.is_seq2seq:
@@ -187,10 +190,18 @@ class GenerativeSummarizer:
             chunk = order[start:start + batch_size]
             batch = {k: v.to(self.device) for k, v in self._batch([items[i] for i in chunk], task).items()}
             generated = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, num_beams=self.num_beams,
-                                            do_sample=False, no_repeat_ngram_size=4,
+                                            do_sample=False, no_repeat_ngram_size=self.no_repeat_ngram_size,
                                             pad_token_id=self.tokenizer.pad_token_id)
             if not self.is_seq2seq:
                 generated = generated[:, batch["input_ids"].shape[1]:]
             for i, text in zip(chunk, self.tokenizer.batch_decode(generated, skip_special_tokens=True)):
-                outputs[i] = " ".join(text.split())
+                outputs[i] = complete_sentences(" ".join(text.split()))
         return outputs
+
+
+def complete_sentences(text: str) -> str:
+    """A generation stopped by max_new_tokens ends mid-sentence: cut back to the last full stop, if any."""
+    if not text or text[-1] in ".!?\"')»":
+        return text
+    end = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
+    return text[:end + 1] if end > 0 else text

@@ -94,3 +94,11 @@ def test_shipped_summarizer_writes_english_that_traces_to_the_source(analyzer, s
                                       lambda t: analyzer.gazetteer.find(t, "en"))
         # what the guard kept is clean, or the result says what is not
         assert not report.untraced_numbers or any("numbers not found" in w for w in result.warnings)
+
+
+def test_a_summary_cut_by_the_token_limit_ends_at_its_last_full_sentence():
+    from cooplens.models.summarizer import complete_sentences
+
+    assert complete_sentences("Iran sent 76 cartons. The two cities agreed to") == "Iran sent 76 cartons."
+    assert complete_sentences("Iran sent 76 cartons.") == "Iran sent 76 cartons."
+    assert complete_sentences("no full stop at all") == "no full stop at all"
