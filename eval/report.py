@@ -4,7 +4,6 @@ import base64
 import html
 import io
 import json
-import re
 import time
 from pathlib import Path
 
@@ -18,9 +17,6 @@ from cooplens.models.text import normalize, split_sentences
 def predictions_from_results(results: list) -> list:
     return [{"type_probs": {t.name: t.probability for t in r.types}, "scope_probs": r.scope_probabilities,
              "cooperation_prob": r.cooperation_probability} for r in results]
-
-
-GUARD_WARNING = re.compile(r"^removed (\d+) generated sentence")
 
 
 def faithfulness_rate(analyzer, summaries: list, rows: list) -> float | None:
@@ -67,10 +63,15 @@ def summary_scores(analyzer, pairs: list) -> dict:
     for name in ("shipped", "digest"):
         out[name]["reference_free"] = reference_free_scores(variants[name], sources, references, encoder,
                                                             detect_language)
-    removed = [int(m.group(1)) for r in results for w in r.warnings if (m := GUARD_WARNING.match(w))]
-    out["guard"] = {"summaries_with_removed_sentences": len(removed), "sentences_removed": sum(removed),
-                    "summaries_still_flagged": sum(any(w.startswith("summary has") or w.startswith("summary names")
-                                                       for w in r.warnings) for r in results)}
+    checks = [r.summary_check for r in results if r.summary_check]
+    stated = sum(c["generated_facts_checked"] for c in checks)
+    out["guard"] = {"generated_summaries": len(checks),
+                    "generated_faithfulness_before_guard": round(1 - sum(len(c["generated_untraced"]) for c in checks)
+                                                                 / stated, 4) if stated else None,
+                    "summaries_with_removed_sentences": sum(bool(c["removed_sentences"]) and not c["withheld"]
+                                                            for c in checks),
+                    "sentences_removed": sum(len(c["removed_sentences"]) for c in checks if not c["withheld"]),
+                    "summaries_withheld": sum(c["withheld"] for c in checks)}
     out["samples"] = [{"id": row["id"], "lang": row["lang"], "summary": res.summary_en, "reference": row["summary_en"]}
                       for row, res in pairs[:12]]
     return out
@@ -166,12 +167,13 @@ def html_report(results: dict, data_path: str, command: str) -> str:
          for n in names for variant in ("shipped", "digest", "key_sentences")]))
     parts.append("<h3>Reference-free check (LaSE-style) and the guard</h3>" + table(
         ["model", "summary", "English share", "source similarity (e5)", "length ratio (median)", "LaSE",
-         "summaries with removed sentences", "sentences removed", "still flagged"],
+         "generated", "faithfulness before the guard", "with sentences removed", "sentences removed", "withheld"],
         [[n, variant, *[results[n]["metrics"]["summaries"][variant]["reference_free"].get(k)
                         for k in ("english_share", "source_similarity", "length_ratio", "lase")],
           *([results[n]["metrics"]["summaries"]["guard"][k] for k in
-             ("summaries_with_removed_sentences", "sentences_removed", "summaries_still_flagged")]
-            if variant == "shipped" else ["", "", ""])]
+             ("generated_summaries", "generated_faithfulness_before_guard", "summaries_with_removed_sentences",
+              "sentences_removed", "summaries_withheld")]
+            if variant == "shipped" else [""] * 5)]
          for n in names for variant in ("shipped", "digest")]))
     for n in names:
         parts.append(f"<h3>Sample summaries: {html.escape(n)}</h3>" + table(

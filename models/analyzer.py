@@ -161,5 +161,7 @@ class Analyzer:
                 result.warnings.append("the generator returned an empty summary: showing the digest")
                 continue
             guarded = guard_summary(summary, prepared.text, found, lambda text: self.gazetteer.find(text, "en"))
-            result.summary_en, result.summary_kind = guarded.text, "generated"
+            result.summary_check = guarded.as_dict()
             result.warnings.extend(guarded.warnings())
+            if guarded.text:                # else the digest stays: nothing generated could be traced
+                result.summary_en, result.summary_kind = guarded.text, "generated"

@@ -1,7 +1,7 @@
 """Faithfulness of an English summary to its source: every number and every named party in the summary must
 be traceable to the source text. Small generators fail exactly there, so the Analyzer guards generated text:
-a sentence carrying a number or a party the source does not have is dropped (while another sentence remains),
-and whatever untraceable fact is left is flagged in the result's warnings.
+a sentence carrying a number or a party the source does not have is dropped, the result's warnings say what was
+removed, and a generation with no clean sentence is withheld (the digest is shown instead).
 
 A party counts as traceable when the gazetteer finds it in the source, or when it is the country of a place
 found there ("Isfahan" in the source makes "Iran" traceable). Names the gazetteer does not know (people, most
@@ -76,23 +76,29 @@ def check_against_source(summary: str, source: str, source_parties: list, find_e
 
 @dataclass
 class GuardedSummary:
-    text: str
-    report: FaithfulnessReport               # of the text as kept
+    text: str                                     # the clean sentences; "" when none was clean
+    generated: FaithfulnessReport                 # of the whole generation, before the guard
     dropped: list = field(default_factory=list)   # (sentence, untraced facts) removed from the generation
 
     def warnings(self) -> list:
-        out = []
+        facts = ", ".join(sorted({fact for _, found in self.dropped for fact in found}))
+        if not self.text:
+            return [f"generated summary withheld: every sentence had facts not in the source ({facts}); "
+                    "showing the digest"]
         if self.dropped:
-            facts = sorted({fact for _, facts in self.dropped for fact in facts})
-            out.append(f"removed {len(self.dropped)} generated sentence(s) with facts not in the source: "
-                       + ", ".join(facts))
-        return out + self.report.warnings()
+            return [f"removed {len(self.dropped)} generated sentence(s) with facts not in the source: {facts}"]
+        return []
+
+    def as_dict(self) -> dict:
+        """What the result records: how many facts the generation stated, which did not trace, what was cut."""
+        return {"generated_facts_checked": self.generated.numbers_checked + self.generated.names_checked,
+                "generated_untraced": self.generated.untraced_numbers + self.generated.untraced_names,
+                "removed_sentences": [sentence for sentence, _ in self.dropped], "withheld": not self.text}
 
 
 def guard_summary(summary: str, source: str, source_parties: list, find_english_parties) -> GuardedSummary:
-    """Drop generated sentences whose numbers or parties do not trace to the source (keeping at least one);
-    report on what is kept. source_parties: gazetteer Parties of the source; find_english_parties: text ->
-    Parties (the gazetteer on English text)."""
+    """Keep the generated sentences whose numbers and parties all trace to the source. source_parties: gazetteer
+    Parties of the source; find_english_parties: text -> Parties (the gazetteer on English text)."""
     def check(text):
         return check_against_source(text, source, source_parties, find_english_parties)
 
@@ -103,7 +109,4 @@ def guard_summary(summary: str, source: str, source_parties: list, find_english_
             dropped.append((sentence, report.untraced_numbers + report.untraced_names))
         else:
             kept.append(sentence)
-    if not kept:          # nothing clean: keep the generation whole and let the warnings say what is wrong
-        return GuardedSummary(summary, check(summary))
-    text = " ".join(kept)
-    return GuardedSummary(text, check(text), dropped)
+    return GuardedSummary(" ".join(kept), check(summary), dropped)

@@ -35,6 +35,7 @@ class AnalysisResult:
     model: dict = field(default_factory=dict)
     error: str | None = None
     digest: str = ""                 # the structured digest (parties, types, dates, figures): always made
+    summary_check: dict = field(default_factory=dict)   # the faithfulness guard's record of a generated summary
 
     @property
     def predicted_types(self) -> list:

@@ -36,15 +36,15 @@ def test_guard_drops_a_sentence_with_an_invented_number_and_says_so():
     source = "شهرداری اصفهان ۷۶ کارتن ماسک از شیان دریافت کرد."
     guarded = guard("Isfahan received 76 cartons of masks from Xi'an. The shipment cost 900 dollars.", source)
     assert guarded.text == "Isfahan received 76 cartons of masks from Xi'an."
-    assert guarded.report.faithful_share == 1.0
+    assert guarded.generated.untraced_numbers == ["900"] and guarded.as_dict()["generated_facts_checked"] == 4   # 76, 900, Isfahan, Xi'an
     assert any("removed 1 generated sentence" in w and "900" in w for w in guarded.warnings())
 
 
-def test_guard_keeps_a_lone_unfaithful_sentence_but_flags_it():
+def test_guard_withholds_a_generation_with_no_clean_sentence():
     guarded = guard("Tokyo sent 500 ventilators.", "شهرداری اصفهان ۷۶ کارتن ماسک دریافت کرد.")
-    assert guarded.text == "Tokyo sent 500 ventilators." and not guarded.dropped
-    warnings = " ".join(guarded.warnings())
-    assert "500" in warnings and "Tokyo" in warnings
+    assert guarded.text == "" and guarded.as_dict()["withheld"]
+    assert sorted(guarded.as_dict()["generated_untraced"]) == ["500", "Tokyo"]
+    assert "withheld" in guarded.warnings()[0] and "500" in guarded.warnings()[0]
 
 
 def test_the_country_of_a_place_in_the_source_is_traceable_and_titles_do_not_split_sentences():
