@@ -39,6 +39,7 @@ DEFAULTS = {
     "negatives_with_summary": 40,          # non-cooperation articles that have a reference summary (BBC)
     "parallel_per_source": {"written": 1400, "sib200": 600, "bnlp-ptb": 250},   # sentence pairs, train split
     "max_source_chars": 1200, "max_source_tokens": 320, "max_target_tokens": 144, "max_new_tokens": 128,
+    "no_repeat_ngram_size": 8,             # decoding: blocks long loops only (see models/README.md)
     "epochs": 1, "batch_size": 8, "learning_rate": 3e-4, "weight_decay": 0.0, "warmup_ratio": 0.05,
     "lora": {"r": 8, "alpha": 16, "dropout": 0.05,
              "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]},
@@ -274,6 +275,7 @@ def train(cfg: dict) -> Path:
         "format": "cooplens-summarizer/1", "name": out.name, "kind": "seq2seq" if is_seq2seq else "causal_lm",
         "base_model": cfg["base_model"], "method": cfg["method"], "max_source_tokens": cfg["max_source_tokens"],
         "max_source_chars": cfg["max_source_chars"], "max_new_tokens": cfg["max_new_tokens"],
+        "no_repeat_ngram_size": cfg["no_repeat_ngram_size"],
         "training": {"corpus_hash": data_hash(cfg["corpus"]), "parallel_hash": parallel_hash(cfg["parallel"]),
                      "n_train": len(examples["train"]), "n_articles": n_articles,
                      "n_pairs": sum(e["task"] == "translation" for e in examples["train"]),
