@@ -14,6 +14,7 @@ anew by a small model).
 """
 import json
 import re
+import warnings
 from pathlib import Path
 
 import torch
@@ -159,7 +160,9 @@ class GenerativeSummarizer:
             from peft import PeftModel
 
             # merged once at load: generation then runs at the base model's speed
-            model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+            with warnings.catch_warnings():   # peft calls a transformers API deprecated for v6: noise for users
+                warnings.simplefilter("ignore", FutureWarning)
+                model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
         self.model = model.to(self.device).eval()
         self.max_source_tokens = self.settings.get("max_source_tokens", max_source_tokens)
         self.max_new_tokens = self.settings.get("max_new_tokens", max_new_tokens)

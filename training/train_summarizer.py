@@ -182,7 +182,8 @@ def build_model(cfg: dict):
         lora = cfg["lora"]
         modules = [m for m in lora["target_modules"] if any(n.endswith(m) for n, _ in model.named_modules())]
         model = get_peft_model(model, LoraConfig(
-            r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], target_modules=modules,
+            r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+            target_modules=modules or None,     # none of them in this architecture (mT5: q, v…): peft's default
             task_type="SEQ_2_SEQ_LM" if is_seq2seq else "CAUSAL_LM"))
     return model, tokenizer, is_seq2seq
 
