@@ -40,8 +40,8 @@ def render(result: dict, prepared_text: str) -> tuple:
         summary = (f"{verdict}\n\n**Structured English digest** (not a translation: parties, types, dates and "
                    f"figures found in the text)\n\n{result['summary_en']}")
     else:
-        summary = (f"{verdict}\n\n**Generated English summary** (machine-written by a small model; numbers and "
-                   f"known names are checked against the source, see the flags below)\n\n{result['summary_en']}"
+        summary = (f"{verdict}\n\n**Generated English summary** (machine-written by a small model; its numbers "
+                   f"and known names were checked against the source)\n\n{result['summary_en']}"
                    f"\n\n**Structured digest** (extracted, not generated)\n\n{result['digest']}")
     if result["warnings"]:
         summary += "\n\n" + "\n".join(f"⚠️ {w}" for w in result["warnings"])
