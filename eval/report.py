@@ -5,6 +5,7 @@ import html
 import io
 import json
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -19,20 +20,27 @@ def predictions_from_results(results: list) -> list:
              "cooperation_prob": r.cooperation_probability} for r in results]
 
 
-def faithfulness_rate(analyzer, summaries: list, rows: list) -> float | None:
+def faithfulness_rate(analyzer, summaries: list, sources: list, source_parties: list) -> float | None:
     """Share of numbers and named parties in the summaries that trace back to the source text (the rule the
     Analyzer's guard applies: parties found in the source, and their countries)."""
     checked = traced = 0
-    for summary, row in zip(summaries, rows):
+    for summary, source, parties in zip(summaries, sources, source_parties):
         if not summary:
             continue
-        source = (row.get("title") or "") + "\n" + row["text"]
-        report = check_against_source(summary, source, analyzer.gazetteer.find(normalize(source, row["lang"]), row["lang"]),
-                                      lambda text: analyzer.gazetteer.find(text, "en"))
+        report = check_against_source(summary, source, parties, lambda text: analyzer.gazetteer.find(text, "en"))
         total = report.numbers_checked + report.names_checked
         checked += total
         traced += total - len(report.untraced_numbers) - len(report.untraced_names)
     return round(traced / checked, 4) if checked else None
+
+
+@lru_cache(maxsize=1)
+def plain_e5():
+    """The packaged e5 as a sentence encoder (the classifiers hold adapted copies): loaded once per run."""
+    from cooplens.models.encoder import SentenceEncoder
+    from cooplens.models.fetch import resolve_base_model
+
+    return SentenceEncoder(resolve_base_model("e5-small"))
 
 
 def key_sentences(result, row: dict, most: int = 3) -> str:
@@ -45,8 +53,6 @@ def summary_scores(analyzer, pairs: list) -> dict:
     """English summaries of the cooperation articles that have a reference: the model's own (shipped), the
     structured digest, and the untranslated key sentences (the floor), each against the references; plus the
     reference-free LaSE-style check and what the faithfulness guard removed."""
-    from cooplens.models.encoder import SentenceEncoder
-    from cooplens.models.fetch import resolve_base_model
     from cooplens.models.langid import detect_language
 
     rows = [row for row, _ in pairs]
@@ -54,14 +60,14 @@ def summary_scores(analyzer, pairs: list) -> dict:
     references, langs = [r["summary_en"] for r in rows], [r["lang"] for r in rows]
     variants = {"shipped": [r.summary_en for r in results], "digest": [r.digest for r in results],
                 "key_sentences": [key_sentences(res, row) for res, row in zip(results, rows)]}
+    sources = [(r.get("title") or "") + "\n" + r["text"] for r in rows]
+    source_parties = [analyzer.gazetteer.find(normalize(s, r["lang"]), r["lang"]) for s, r in zip(sources, rows)]
     out = {"kind": analyzer.model_info["summarizer"]}
     for name, candidates in variants.items():
         out[name] = {**summary_metrics(candidates, references, langs),
-                     "faithfulness_rate": faithfulness_rate(analyzer, candidates, rows)}
-    encoder = SentenceEncoder(resolve_base_model("e5-small"))
-    sources = [(r.get("title") or "") + "\n" + r["text"] for r in rows]
+                     "faithfulness_rate": faithfulness_rate(analyzer, candidates, sources, source_parties)}
     for name in ("shipped", "digest"):
-        out[name]["reference_free"] = reference_free_scores(variants[name], sources, references, encoder,
+        out[name]["reference_free"] = reference_free_scores(variants[name], sources, references, plain_e5(),
                                                             detect_language)
     checks = [r.summary_check for r in results if r.summary_check]
     stated = sum(c["generated_facts_checked"] for c in checks)

@@ -105,13 +105,15 @@ class Analyzer:
         results = [None] * len(texts)
         for i in failures:
             results[i] = AnalysisResult.failed(ids[i], failures[i], self.model_info)
+        parties = {i: self.gazetteer.find(prepared[i].text, languages[i].code) for i in order}
         for i in order:
-            results[i] = self._assemble(ids[i], prepared[i], languages[i], outputs[i])
+            results[i] = self._assemble(ids[i], prepared[i], languages[i], outputs[i], parties[i])
         if self.generator and order:
-            self._add_generated_summaries([results[i] for i in order], [prepared[i] for i in order])
+            self._add_generated_summaries([results[i] for i in order], [prepared[i] for i in order],
+                                          [parties[i] for i in order])
         return results
 
-    def _assemble(self, item_id, prepared, lang, output) -> AnalysisResult:
+    def _assemble(self, item_id, prepared, lang, output, parties: list) -> AnalysisResult:
         warnings = list(prepared.warnings) + language_warnings(lang)
         is_coop = output.cooperation_prob >= self.cooperation_threshold
         types = sorted((TypeScore(name, round(p, 4), is_coop and p >= self.thresholds.get(name, 0.5),
@@ -120,7 +122,6 @@ class Analyzer:
         predicted = [t.name for t in types if t.predicted]
         if is_coop and not predicted:
             warnings.append("cooperation detected but no type passed its threshold: see the probabilities")
-        parties = self.gazetteer.find(prepared.text, lang.code)
         scope_probs = self._scope_probabilities(output.scope_probs, estimate_scope(parties, lang.code))
         scope = max(scope_probs, key=scope_probs.get) if is_coop else None
         evidence = [Evidence(name, prepared.sentences[j], round(score, 4))
@@ -150,10 +151,9 @@ class Analyzer:
         total = sum(product.values())
         return {s: p / total for s, p in product.items()}
 
-    def _add_generated_summaries(self, results, prepared_list) -> None:
+    def _add_generated_summaries(self, results, prepared_list, parties: list) -> None:
         """Generate English summaries for a batch, then keep only what traces to the source (the guard)."""
         max_chars = self.generator.settings.get("max_source_chars", 1200)
-        parties = [self.gazetteer.find(p.text, r.language) for r, p in zip(results, prepared_list)]
         items = [generator_input(p.sentences, r.language, [party.display() for party in found], max_chars)
                  for r, p, found in zip(results, prepared_list, parties)]
         for result, prepared, found, summary in zip(results, prepared_list, parties, self.generator.generate(items)):

@@ -9,7 +9,6 @@ organisations) cannot be checked this way; the guard says nothing about them."""
 import re
 from dataclasses import dataclass, field
 
-
 from cooplens.models.text import ascii_digits
 
 # English sentence ends, not after a title or an initial ("Dr. Ali", "U.N. agencies")

@@ -146,8 +146,9 @@ class GenerativeSummarizer:
         folder = Path(name_or_path)
         settings_file = folder / SUMMARY_SETTINGS
         self.settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
-        adapter = (folder / "adapter_config.json").exists()
-        weights = resolve_base_model(self.settings["base_model"]) if adapter else str(name_or_path)
+        adapter = folder / "adapter_config.json"       # a LoRA folder: the base it was trained on is named there
+        weights = (resolve_base_model(json.loads(adapter.read_text())["base_model_name_or_path"])
+                   if adapter.exists() else str(name_or_path))
         config = AutoConfig.from_pretrained(weights)
         self.is_seq2seq = bool(getattr(config, "is_encoder_decoder", False))
         self.tokenizer = AutoTokenizer.from_pretrained(weights)
@@ -156,7 +157,7 @@ class GenerativeSummarizer:
                 self.tokenizer.pad_token = self.tokenizer.eos_token
         loader = AutoModelForSeq2SeqLM if self.is_seq2seq else AutoModelForCausalLM
         model = loader.from_pretrained(weights, dtype=torch.float32)
-        if adapter:
+        if adapter.exists():
             from peft import PeftModel
 
             # merged once at load: generation then runs at the base model's speed

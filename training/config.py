@@ -35,3 +35,8 @@ def config_from_args(args) -> dict:
     if args.device == "cuda":
         cfg["bf16"] = True
     return cfg
+
+
+def print_model_card(folder: Path) -> None:
+    print(f"model folder: {folder}")
+    print((folder / "MODEL_CARD.md").read_text(encoding="utf-8"))

@@ -83,7 +83,12 @@ def load_corpus(path: Path | str, split: str | None = None):
 
 
 def data_hash(path: Path | str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    """sha256[:16] of a data file, or of a folder's *.jsonl files in name order."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    for part in sorted(path.glob("*.jsonl")) if path.is_dir() else [path]:
+        digest.update(part.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- near-duplicates (MinHash on char 5-grams)

@@ -29,7 +29,7 @@ from cooplens.models.fetch import resolve_base_model
 from cooplens.models.taxonomy import load_taxonomy, save_taxonomy
 from cooplens.models.text import normalize, prepare
 from cooplens.training.calibration import fit_logistic, fit_temperature, tune_thresholds
-from cooplens.training.config import add_training_args, config_from_args, seed_everything
+from cooplens.training.config import add_training_args, config_from_args, print_model_card, seed_everything
 from cooplens.training.corpus import data_hash, read_rows
 
 DEFAULTS = {
@@ -241,8 +241,7 @@ def run_cli(args) -> int:
         calibrate_folder(out, Path(args.corpus or "data/corpus/corpus.jsonl"))
     else:
         out = train(config_from_args(args))
-    print(f"model folder: {out}")
-    print((out / "MODEL_CARD.md").read_text(encoding="utf-8"))
+    print_model_card(out)
     return 0
 
 

@@ -28,7 +28,7 @@ from cooplens.models.parties import Gazetteer
 from cooplens.models.summarizer import (SUMMARY_SETTINGS, GenerativeSummarizer, causal_prompt_ids, generator_input,
                                         seq2seq_source)
 from cooplens.models.text import InputError, prepare
-from cooplens.training.config import add_training_args, config_from_args, seed_everything
+from cooplens.training.config import add_training_args, config_from_args, print_model_card, seed_everything
 from cooplens.training.corpus import data_hash, read_rows
 from cooplens.training.parallel import read_parallel
 
@@ -232,15 +232,6 @@ English summarizer fine-tuned by `cooplens train-summarizer` ({cfg['method']}, {
 """
 
 
-def parallel_hash(folder: str) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in sorted(Path(folder).glob("*.jsonl")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def train(cfg: dict) -> Path:
     from datasets import Dataset
 
@@ -277,7 +268,7 @@ def train(cfg: dict) -> Path:
         "base_model": cfg["base_model"], "method": cfg["method"], "max_source_tokens": cfg["max_source_tokens"],
         "max_source_chars": cfg["max_source_chars"], "max_new_tokens": cfg["max_new_tokens"],
         "no_repeat_ngram_size": cfg["no_repeat_ngram_size"],
-        "training": {"corpus_hash": data_hash(cfg["corpus"]), "parallel_hash": parallel_hash(cfg["parallel"]),
+        "training": {"corpus_hash": data_hash(cfg["corpus"]), "parallel_hash": data_hash(cfg["parallel"]),
                      "n_train": len(examples["train"]), "n_articles": n_articles,
                      "n_pairs": sum(e["task"] == "translation" for e in examples["train"]),
                      "train_seconds": train_seconds, "date": date.today().isoformat(),
@@ -293,9 +284,7 @@ def train(cfg: dict) -> Path:
 
 
 def run_cli(args) -> int:
-    out = train(config_from_args(args))
-    print(f"summarizer folder: {out}")
-    print((out / "MODEL_CARD.md").read_text(encoding="utf-8"))
+    print_model_card(train(config_from_args(args)))
     return 0
 
 
