@@ -1,10 +1,13 @@
-"""The labelled corpus: schema check, loading with `datasets`, building from its sources, splits, leakage check.
+"""The labelled corpus: building it from its sources, splits, the leakage check (its row format: models/labelled.py).
 
 data/corpus/corpus.jsonl is built by `python -m cooplens.training.corpus build --shared ../shared/data` from
-  data/corpus/written/*.jsonl   articles written for the project (source: written)
-  data/corpus/real/*.jsonl      real Persian news leads that report cooperation, labelled by hand
-  ../shared/data                real non-cooperation news: Persian leads, BBC articles, SIB-200 paragraphs
-and split train/dev/test stratified by language and label, with no near-duplicates across splits.
+  data/corpus/written/*.jsonl     articles written for the project (source: written)
+  data/corpus/real/news_*.jsonl   real published news articles (source: the URL), labelled by hand
+  data/corpus/real/fa_news_coop.jsonl   real Persian headline + lead items that report cooperation
+  ../shared/data                  real non-cooperation news: Persian leads, BBC articles, SIB-200 paragraphs
+and split train/dev/test stratified by origin, language and label, with no near-duplicates across splits (the
+same wire story on two outlets stays in one split). Real news gets larger dev and test shares: it is what the
+models are judged on.
 """
 import argparse
 import hashlib
@@ -16,79 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from cooplens.models.labelled import FIELDS, SPLITS, CorpusError, data_hash, is_real_news, read_rows
 from cooplens.models.taxonomy import load_taxonomy
+from cooplens.training.parallel import SIB_LANGS
 
-FIELDS = ("id", "lang", "title", "text", "types", "scope", "is_cooperation", "summary_en", "source", "split")
-SPLITS = ("train", "dev", "test")
-SPLIT_SHARES = (0.7, 0.15, 0.15)
+SPLIT_SHARES = {"written": (0.7, 0.15, 0.15), "real": (0.55, 0.18, 0.27)}
 SEED = 13
 NEAR_DUPLICATE_JACCARD = 0.6
-
-
-class CorpusError(ValueError):
-    """A corpus row breaks the schema. The message names the file, line and reason."""
-
-
-def validate_row(row, taxonomy, require_split: bool = True) -> list:
-    """Reasons why this row is malformed ([] when it is fine)."""
-    if not isinstance(row, dict):
-        return ["not a JSON object"]
-    problems = [f"missing field {f!r}" for f in FIELDS if f not in row]
-    if problems:
-        return problems
-    if not isinstance(row["text"], str) or not row["text"].strip():
-        problems.append("empty text")
-    if not isinstance(row["types"], list) or any(t not in taxonomy.types for t in row["types"]):
-        problems.append(f"types must be a list of {', '.join(taxonomy.types)}; got {row['types']!r}")
-    if not isinstance(row["is_cooperation"], bool):
-        problems.append("is_cooperation must be true or false")
-    elif row["is_cooperation"]:
-        if row["scope"] not in taxonomy.scopes:
-            problems.append(f"scope must be one of {', '.join(taxonomy.scopes)} for a cooperation article")
-        if not row["types"]:
-            problems.append("a cooperation article needs at least one type")
-    elif row["types"] or row["scope"] is not None:
-        problems.append("a non-cooperation article has no types and scope null")
-    if require_split and row["split"] not in SPLITS:
-        problems.append(f"split must be one of {', '.join(SPLITS)}")
-    return problems
-
-
-def read_rows(path: Path, taxonomy=None, require_split: bool = True) -> list:
-    """Read and check a corpus JSONL; raises CorpusError on the first malformed line."""
-    taxonomy = taxonomy or load_taxonomy()
-    rows = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CorpusError(f"{path}:{n}: not valid JSON ({err.msg})") from None
-        problems = validate_row(row, taxonomy, require_split)
-        if problems:
-            raise CorpusError(f"{path}:{n}: " + "; ".join(problems))
-        rows.append(row)
-    return rows
-
-
-def load_corpus(path: Path | str, split: str | None = None):
-    """The corpus as a `datasets.Dataset` (checked first)."""
-    from datasets import Dataset
-
-    rows = read_rows(Path(path))
-    if split:
-        rows = [r for r in rows if r["split"] == split]
-    return Dataset.from_list(rows)
-
-
-def data_hash(path: Path | str) -> str:
-    """sha256[:16] of a data file, or of a folder's *.jsonl files in name order."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    for part in sorted(path.glob("*.jsonl")) if path.is_dir() else [path]:
-        digest.update(part.read_bytes())
-    return digest.hexdigest()[:16]
+SAME_STORY_JACCARD = 0.3        # two outlets' versions of one story share far fewer 5-grams than a copy does
+OPTIONAL_FIELDS = ("kind", "outlet", "date")     # real news: negative kind, outlet, publication date
 
 
 # ---------------------------------------------------------------- near-duplicates (MinHash on char 5-grams)
@@ -165,10 +104,6 @@ def bbc_negatives(shared: Path, n: int, rng: random.Random) -> list:
     return items
 
 
-SIB_LANGS = {"pes_Arab": "fa", "ben_Beng": "bn", "arb_Arab": "ar", "urd_Arab": "ur", "hin_Deva": "hi",
-             "eng_Latn": "en", "rus_Cyrl": "ru", "fra_Latn": "fr", "tur_Latn": "tr", "zho_Hans": "zh", "vie_Latn": "vi"}
-
-
 def sib_negatives(shared: Path, per_lang: int, rng: random.Random) -> list:
     """SIB-200 sentences of one topic grouped into 3-5 sentence paragraphs (train split only)."""
     items = []
@@ -192,22 +127,62 @@ def negative_row(item: dict, item_id: str) -> dict:
             "split": ""}
 
 
-def assign_splits(rows: list, rng: random.Random) -> None:
-    """Stratified by (language, is_cooperation, first type); near-duplicates forced into the same split."""
+def normalized_url_hash(source: str) -> str:
+    """The hash the held-out list uses: first token, lower case, no scheme, no leading www., no trailing /."""
+    url = source.split()[-1].lower() if source.split() else ""
+    return hashlib.sha256(re.sub(r"^[a-z]+://", "", url).removeprefix("www.").rstrip("/").encode()).hexdigest()
+
+
+def held_out(shared: Path) -> set:
+    """URL hashes kept aside for independent judging (../shared/data/holdout_urls.sha256): never in the corpus."""
+    path = shared / "holdout_urls.sha256"
+    return set(path.read_text().split()) if path.exists() else set()
+
+
+def story_groups(rows: list) -> list:
+    """Rows that are the same text (any source) or the same story (two real news items) grouped together
+    (union-find over near-duplicate pairs): a group is assigned to one split."""
+    parent = list(range(len(rows)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    texts = [r["text"] for r in rows]
+    real = [i for i, r in enumerate(rows) if is_real_news(r)]
+    pairs = [(i, j) for i, j, _ in near_duplicate_pairs(texts, texts) if i < j]
+    pairs += [(real[i], real[j]) for i, j, _ in near_duplicate_pairs([texts[k] for k in real], [texts[k] for k in real],
+                                                                     SAME_STORY_JACCARD) if i < j]
+    for i, j in pairs:
+        parent[root(i)] = root(j)
     groups = defaultdict(list)
-    for row in rows:
-        groups[(row["lang"], row["is_cooperation"], (sorted(row["types"]) or ["-"])[0])].append(row)
-    for key in sorted(groups):
-        members = groups[key]
-        rng.shuffle(members)
-        n_dev = round(len(members) * SPLIT_SHARES[1])
-        n_test = round(len(members) * SPLIT_SHARES[2])
-        for k, row in enumerate(members):
-            row["split"] = "test" if k < n_test else "dev" if k < n_test + n_dev else "train"
-    # near-duplicates across splits move into train
-    by_id = {r["id"]: r for r in rows}
-    for a, b, _ in leakage(rows):
-        by_id[a]["split"] = by_id[b]["split"] = "train"
+    for i in range(len(rows)):
+        groups[root(i)].append(rows[i])
+    return sorted(groups.values(), key=lambda g: g[0]["id"])
+
+
+def assign_splits(rows: list, rng: random.Random) -> None:
+    """Story groups stratified by (origin, language, is_cooperation, first type), each stratum split by its
+    origin's shares."""
+    strata = defaultdict(list)
+    for group in story_groups(rows):
+        first = group[0]
+        origin = "real" if is_real_news(first) else "written"
+        strata[(origin, first["lang"], first["is_cooperation"], (sorted(first["types"]) or ["-"])[0])].append(group)
+    for key in sorted(strata):
+        groups = strata[key]
+        rng.shuffle(groups)
+        shares = SPLIT_SHARES[key[0]]
+        total = sum(len(g) for g in groups)
+        want = {"test": round(total * shares[2]), "dev": round(total * shares[1])}
+        done = {"test": 0, "dev": 0}
+        for group in groups:
+            split = next((s for s in ("test", "dev") if done[s] < want[s]), "train")
+            done[split] = done.get(split, 0) + len(group)
+            for row in group:
+                row["split"] = split
 
 
 def build(repo: Path, shared: Path) -> Path:
@@ -217,6 +192,8 @@ def build(repo: Path, shared: Path) -> Path:
     for path in sorted((repo / "data" / "corpus" / "written").glob("*.jsonl")) + \
             sorted((repo / "data" / "corpus" / "real").glob("*.jsonl")):
         rows.extend(read_rows(path, taxonomy, require_split=False))
+    held = held_out(shared)
+    rows = [r for r in rows if normalized_url_hash(r["source"]) not in held]
     used_links = {r["source"].split(" ", 1)[-1] for r in rows}
     negatives = (persian_negatives(shared, used_links, 160, rng) + bbc_negatives(shared, 80, rng)
                  + sib_negatives(shared, 8, rng))
@@ -233,8 +210,8 @@ def build(repo: Path, shared: Path) -> Path:
         raise CorpusError("duplicate ids: " + ", ".join(i for i, c in ids.items() if c > 1))
     assign_splits(unique, rng)
     out = repo / "data" / "corpus" / "corpus.jsonl"
-    out.write_text("".join(json.dumps({f: r[f] for f in FIELDS}, ensure_ascii=False) + "\n" for r in unique),
-                   encoding="utf-8")
+    out.write_text("".join(json.dumps({f: r[f] for f in FIELDS + OPTIONAL_FIELDS if f in r}, ensure_ascii=False)
+                           + "\n" for r in unique), encoding="utf-8")
     read_rows(out, taxonomy)
     return out
 

@@ -14,9 +14,10 @@ import json
 import random
 from pathlib import Path
 
+# The SIB-200 / FLORES languages in ../shared/data/sib200, by folder name; the one table for the project.
 SIB_LANGS = {"pes_Arab": "fa", "ben_Beng": "bn", "arb_Arab": "ar", "urd_Arab": "ur", "hin_Deva": "hi",
              "vie_Latn": "vi", "zho_Hans": "zh", "rus_Cyrl": "ru", "fra_Latn": "fr", "spa_Latn": "es",
-             "tur_Latn": "tr"}
+             "tur_Latn": "tr", "eng_Latn": "en"}
 BN_EN_NEWS = ("PTB_ptb.bn", "PTB_ptb.en")     # WSJ news sentences: the register closest to ours
 SEED = 13
 
@@ -37,6 +38,8 @@ def build(shared: Path, per_language: int, bn_en_news: int) -> list:
         english = read_sib(shared / "sib200" / "eng_Latn", split)
         cap = per_language if split == "train" else per_language // 10
         for folder, lang in SIB_LANGS.items():
+            if lang == "en":            # English is the target side
+                continue
             source = read_sib(shared / "sib200" / folder, split)
             ids = sorted(set(source) & set(english), key=int)
             for index_id in sorted(rng.sample(ids, min(cap, len(ids))), key=int):
