@@ -3,7 +3,6 @@ The sample articles are repeated to --articles articles and analysed as one batc
 import json
 import platform
 import resource
-import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -19,20 +18,16 @@ def peak_rss_mib() -> float:
 def summarizer_timing(analyzer, articles: list, batch_size: int) -> dict:
     """What the summary costs: the same articles analysed with and without the generator, batched (as the
     batch CLI runs it) and one at a time (as the web UI runs it)."""
-    def seconds(texts, size):
+    def seconds(which, texts, size):
         t0 = time.perf_counter()
-        results = analyzer.analyze(texts, batch_size=size)
+        results = which.analyze(texts, batch_size=size)
         return time.perf_counter() - t0, results
 
-    generator = analyzer.generator
-    with_batched, results = seconds(articles, batch_size)
-    with_single = sum(seconds([a], 1)[0] for a in articles[:4])
-    analyzer.generator = None
-    try:
-        without_batched, _ = seconds(articles, batch_size)
-        without_single = sum(seconds([a], 1)[0] for a in articles[:4])
-    finally:
-        analyzer.generator = generator
+    digest_only = analyzer.without_generator()
+    with_batched, results = seconds(analyzer, articles, batch_size)
+    with_single = sum(seconds(analyzer, [a], 1)[0] for a in articles[:4])
+    without_batched, _ = seconds(digest_only, articles, batch_size)
+    without_single = sum(seconds(digest_only, [a], 1)[0] for a in articles[:4])
     return {"articles": len(articles),
             "batched_seconds_per_summary": round((with_batched - without_batched) / len(articles), 2),
             "single_article_seconds_per_summary": round((with_single - without_single) / min(len(articles), 4), 2),
@@ -64,7 +59,7 @@ def main(args) -> int:
         "peak_rss_mib_after_load": round(rss_after_load),
         "peak_rss_mib": round(peak_rss_mib()),
         "failed": sum(r.error is not None for r in results),
-        "device": str(analyzer.classifier.device if hasattr(analyzer.classifier, "device") else "cpu"),
+        "device": str(analyzer.classifier.device),
         "torch_threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
     }
@@ -74,9 +69,3 @@ def main(args) -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(numbers, indent=2) + "\n")
     return 0
-
-
-if __name__ == "__main__":
-    from cooplens.serve.cli import main as cli_main
-
-    sys.exit(cli_main(["bench", *sys.argv[1:]]))

@@ -1,8 +1,6 @@
-"""Metrics for cooperation classification (and English summaries), computed from gold rows and predictions.
-
-A prediction is {"type_probs": {type: p}, "scope_probs": {scope: p}, "cooperation_prob": p}; a type counts
-as predicted when the article is judged cooperation (p >= 0.5) and its probability passes its threshold,
-exactly as the Analyzer decides.
+"""Metrics for cooperation classification (and English summaries), computed from gold rows and the Analyzer's
+results: what was predicted is read from each result (the decision rule of models/decision.py), never decided
+again here, so a metric describes exactly what users get.
 """
 import re
 from collections import Counter, defaultdict
@@ -52,12 +50,14 @@ def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> 
     return {"ece": round(float(ece), 4), "bins": table}
 
 
-def type_matrices(rows: list, predictions: list, taxonomy, thresholds: dict):
-    gold = np.array([[t in r["types"] for t in taxonomy.types] for r in rows], dtype=int).reshape(-1, len(taxonomy.types))
-    probs = np.array([[p["type_probs"][t] for t in taxonomy.types] for p in predictions]).reshape(-1, len(taxonomy.types))
-    coop = np.array([p["cooperation_prob"] >= 0.5 for p in predictions], dtype=bool)
-    limits = np.array([thresholds.get(t, 0.5) for t in taxonomy.types])
-    predicted = (probs >= limits) & coop[:, None]
+def type_matrices(rows: list, results: list, taxonomy):
+    """Gold types, type probabilities and predicted types as [articles, types] matrices."""
+    shape = (-1, len(taxonomy.types))
+    gold = np.array([[t in r["types"] for t in taxonomy.types] for r in rows], dtype=int).reshape(shape)
+    probs = np.array([[{s.name: s.probability for s in res.types}[t] for t in taxonomy.types]
+                      for res in results]).reshape(shape)
+    predicted = np.array([[t in res.predicted_types for t in taxonomy.types] for res in results],
+                         dtype=bool).reshape(shape)
     return gold, probs, predicted
 
 
@@ -72,14 +72,17 @@ def f1_block(gold: np.ndarray, predicted: np.ndarray, names: tuple) -> dict:
             "per_type": per_type}
 
 
-def classification_metrics(rows: list, predictions: list, taxonomy, thresholds: dict) -> dict:
-    gold, probs, predicted = type_matrices(rows, predictions, taxonomy, thresholds)
+def classification_metrics(rows: list, results: list, taxonomy) -> dict:
+    """rows: gold labelled articles; results: the AnalysisResults of the same articles, in order.
+    Scope accuracy is over gold cooperation articles: the most probable scope the result reports."""
+    gold, probs, predicted = type_matrices(rows, results, taxonomy)
     overall = f1_block(gold, predicted, taxonomy.types)
     coop_gold = np.array([r["is_cooperation"] for r in rows], dtype=int)
-    coop_prob = np.array([p["cooperation_prob"] for p in predictions])
-    scope_rows = [(r, p) for r, p in zip(rows, predictions) if r["is_cooperation"] and p.get("scope_probs")]
-    scope_acc = (float(np.mean([max(p["scope_probs"], key=p["scope_probs"].get) == r["scope"] for r, p in scope_rows]))
-                 if scope_rows else None)
+    coop_prob = np.array([res.cooperation_probability for res in results])
+    coop_predicted = np.array([res.is_cooperation for res in results], dtype=int)
+    scope_rows = [(r, res.scope_probabilities) for r, res in zip(rows, results)
+                  if r["is_cooperation"] and res.scope_probabilities]
+    scope_acc = (float(np.mean([max(p, key=p.get) == r["scope"] for r, p in scope_rows])) if scope_rows else None)
     per_language = {}
     by_lang = defaultdict(list)
     for i, r in enumerate(rows):
@@ -87,7 +90,7 @@ def classification_metrics(rows: list, predictions: list, taxonomy, thresholds: 
     for lang, idx in sorted(by_lang.items()):
         block = f1_block(gold[idx], predicted[idx], taxonomy.types)
         per_language[lang] = {"articles": len(idx), "micro_f1": block["micro_f1"], "macro_f1": block["macro_f1"],
-                              "cooperation_accuracy": round(float(np.mean((coop_prob[idx] >= 0.5) == coop_gold[idx])), 4)}
+                              "cooperation_accuracy": round(float(np.mean(coop_predicted[idx] == coop_gold[idx])), 4)}
     calibration = reliability(probs.ravel(), gold.ravel()) if len(rows) else {"ece": None, "bins": []}
     cooccurrence = (gold.T @ gold).tolist()
     confusion = (gold.T @ predicted.astype(int)).tolist()     # gold type (row) x predicted type (column)
@@ -100,7 +103,7 @@ def classification_metrics(rows: list, predictions: list, taxonomy, thresholds: 
     summary = {"articles": len(rows), "micro_f1": overall["micro_f1"], "macro_f1": overall["macro_f1"],
                "scope_accuracy": None if scope_acc is None else round(scope_acc, 4),
                "cooperation_auroc": None if auroc(coop_gold, coop_prob) is None else round(auroc(coop_gold, coop_prob), 4),
-               "cooperation_accuracy": round(float(np.mean((coop_prob >= 0.5) == coop_gold)), 4) if len(rows) else None,
+               "cooperation_accuracy": round(float(np.mean(coop_predicted == coop_gold)), 4) if len(rows) else None,
                "type_ece": calibration["ece"]}
     return {"summary": summary, "per_type": overall["per_type"], "per_language": per_language,
             "reliability": calibration["bins"], "cooccurrence": cooccurrence, "confusion": confusion,

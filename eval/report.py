@@ -12,12 +12,8 @@ import numpy as np
 
 from cooplens.eval.metrics import classification_metrics, reference_free_scores, summary_metrics
 from cooplens.models.faithfulness import check_against_source
-from cooplens.models.text import normalize, split_sentences
-
-
-def predictions_from_results(results: list) -> list:
-    return [{"type_probs": {t.name: t.probability for t in r.types}, "scope_probs": r.scope_probabilities,
-             "cooperation_prob": r.cooperation_probability} for r in results]
+from cooplens.models.parties import Party
+from cooplens.models.text import split_sentences
 
 
 def faithfulness_rate(analyzer, summaries: list, sources: list, source_parties: list) -> float | None:
@@ -43,10 +39,10 @@ def plain_e5():
     return SentenceEncoder(resolve_base_model("e5-small"))
 
 
-def key_sentences(result, row: dict, most: int = 3) -> str:
+def key_sentences(result, most: int = 3) -> str:
     """The floor: the sentences the classifier cites as evidence (else the lead), untranslated."""
     cited = list(dict.fromkeys(e.sentence for e in result.evidence))[:most]
-    return " ".join(cited or split_sentences(normalize(row["text"], row["lang"]))[:2])
+    return " ".join(cited or split_sentences(result.source_text)[:2])
 
 
 def summary_scores(analyzer, pairs: list) -> dict:
@@ -59,9 +55,9 @@ def summary_scores(analyzer, pairs: list) -> dict:
     results = [res for _, res in pairs]
     references, langs = [r["summary_en"] for r in rows], [r["lang"] for r in rows]
     variants = {"shipped": [r.summary_en for r in results], "digest": [r.digest for r in results],
-                "key_sentences": [key_sentences(res, row) for res, row in zip(results, rows)]}
-    sources = [(r.get("title") or "") + "\n" + r["text"] for r in rows]
-    source_parties = [analyzer.gazetteer.find(normalize(s, r["lang"]), r["lang"]) for s, r in zip(sources, rows)]
+                "key_sentences": [key_sentences(res) for res in results]}
+    sources = [res.source_text for res in results]
+    source_parties = [[Party(**p) for p in res.parties] for res in results]
     out = {"kind": analyzer.model_info["summarizer"]}
     for name, candidates in variants.items():
         out[name] = {**summary_metrics(candidates, references, langs),
@@ -92,8 +88,7 @@ def evaluate_model(model: str | None, rows: list, device: str | None = None, sum
     seconds = time.perf_counter() - started
     failed = [r.id for r in results if r.error]
     ok = [(row, res) for row, res in zip(rows, results) if not res.error]
-    metrics = classification_metrics([r for r, _ in ok], predictions_from_results([res for _, res in ok]),
-                                     analyzer.taxonomy, analyzer.thresholds)
+    metrics = classification_metrics([r for r, _ in ok], [res for _, res in ok], analyzer.taxonomy)
     metrics["summaries"] = summary_scores(analyzer, [(row, res) for row, res in ok
                                                      if row["is_cooperation"] and row.get("summary_en")])
     metrics["model"] = analyzer.model_info
@@ -205,7 +200,7 @@ def html_report(results: dict, data_path: str, command: str) -> str:
 def run_cli(args) -> int:
     import sys
 
-    from cooplens.training.corpus import read_rows
+    from cooplens.models.labelled import read_rows
 
     rows = read_rows(Path(args.data))
     if args.split:
@@ -229,15 +224,3 @@ def run_cli(args) -> int:
             print(f"  summary {variant}:", json.dumps(block["overall"]), "faithfulness", block["faithfulness_rate"])
     print(f"report: {out / 'report.html'}")
     return 0
-
-
-def register_cli(sub) -> None:
-    p = sub.add_parser("eval", help="evaluate model(s) on a labelled JSONL: HTML report + metrics.json")
-    p.add_argument("--model", action="append", help="model name or folder; repeat to compare (default: the shipped model)")
-    p.add_argument("--data", default="data/corpus/corpus.jsonl")
-    p.add_argument("--split", default="test", help="train, dev, test or '' for all rows (default: test)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N rows (quick checks)")
-    p.add_argument("--out", default="eval/reports/latest")
-    p.add_argument("--device", default=None)
-    p.add_argument("--summarizer", default=None, help="replace the models' summarizer (see `cooplens predict -h`)")
-    p.set_defaults(func=run_cli)

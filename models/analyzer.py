@@ -1,66 +1,92 @@
 """The Analyzer: loads a cooplens model folder once and turns articles into AnalysisResults.
 It is the only place that knows how a result is assembled; the CLI, the UI and the evaluation call it.
 
-A model folder holds cooplens.json (what to load and how), taxonomy.yaml, and the weights it names:
-  {"format": "cooplens/1", "name": ..., "version": ...,
-   "classifier": {"kind": "prototype", "encoder": "e5-small", "calibration": {...}, "thresholds": {...}}
-              or {"kind": "sequence_classification", "path": ".", "head": {...}, "thresholds": {...}},
-   "summarizer": {"kind": "digest"} or {"kind": "generated", "path": "summarizer" | folder | hub id, "num_beams": 1}}
-The structured digest is always made (`digest`); with a generator, `summary_en` is the generated summary after the
-faithfulness guard (models/faithfulness.py), and the digest stays beside it.
+    analyzer = Analyzer.from_pretrained()                 # the shipped default, or a folder, or a shipped name
+    results = analyzer.analyze(["...article...", {"title": "...", "text": "..."}])
+    analyzer.save_pretrained("my-model")                  # a self-contained copy (models/config.py says what)
+
+For each article: prepare (clean, identify the language, normalise, split), classify (calibrated probabilities
+and the sentences behind them), decide (models/decision.py), find the parties (gazetteer), make the structured
+digest, and, with a generator, the guarded English summary. The result is built once from those values.
 """
-import json
+import logging
+from dataclasses import asdict, replace
 from importlib import resources
 from pathlib import Path
 
+from cooplens.models.card import model_card
 from cooplens.models.classifier import PrototypeClassifier, SequenceClassifier
+from cooplens.models.config import PipelineConfig, SummarizerConfig
+from cooplens.models.decision import decide
 from cooplens.models.encoder import SentenceEncoder
-from cooplens.models.faithfulness import guard_summary
 from cooplens.models.fetch import resolve_base_model
-from cooplens.models.langid import detect_language, language_warnings
+from cooplens.models.langid import language_warnings
 from cooplens.models.parties import Gazetteer, estimate_scope
-from cooplens.models.schema import AnalysisResult, Evidence, TypeScore
-from cooplens.models.summarizer import DigestSummarizer, GenerativeSummarizer, generator_input
-from cooplens.models.taxonomy import load_taxonomy
-from cooplens.models.text import InputError, prepare
+from cooplens.models.schema import AnalysisResult, Evidence, Summary, TypeScore
+from cooplens.models.summarizer import GenerativeSummarizer, digest
+from cooplens.models.taxonomy import load_taxonomy, save_taxonomy
+from cooplens.models.text import InputError, article_text, prepare
 
 DEFAULT_MODEL = "cooplens-e5-lora"
-UNSURE_BAND = (0.35, 0.65)
+SHIPPED = Path(str(resources.files("cooplens.models") / "shipped"))
+EVAL_FILE = "metrics.json"          # every dev/test number behind the card's summary, copied along
+logger = logging.getLogger("cooplens")
 
 
 def shipped_model_path(name: str) -> Path | None:
-    folder = Path(str(resources.files("cooplens.models") / "shipped" / name))
-    return folder if (folder / "cooplens.json").exists() else None
+    """The folder of a model shipped with cooplens (a classifier pipeline or a summarizer), if name is one."""
+    folder = SHIPPED / name
+    return folder if name and "/" not in name and folder.is_dir() else None
+
+
+def summarizer_location(model: str, folder: Path) -> str:
+    """Where a pipeline's summarizer is: a folder inside the model folder, a shipped summarizer, a folder on disk,
+    or else a hub id (transformers fetches it when the Hub is reachable)."""
+    for candidate in (folder / model, shipped_model_path(model), Path(model).expanduser()):
+        if candidate is not None and candidate.is_dir():
+            return str(candidate)
+    return model
+
+
+def fuse_scope(model_probs: dict, party_probs: dict) -> dict:
+    """The scope head's probabilities times the evidence of the parties named (countries, international
+    organisations), renormalised; the party estimate alone when the model has no scope head.
+    Chosen on dev: the product matched or beat either source alone (eval/RESULTS.md)."""
+    if not model_probs:
+        return party_probs
+    product = {s: model_probs[s] * party_probs.get(s, 1.0) for s in model_probs}
+    total = sum(product.values())
+    return {s: p / total for s, p in product.items()}
+
+
+def raw_article(item) -> str:
+    """An input as one string: a text, or a {"title", "text"} mapping. Anything else is an input error."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict) and isinstance(item.get("text"), str) and isinstance(item.get("title") or "", str):
+        return article_text(item.get("title"), item["text"])
+    raise InputError("an article is a string, or an object with a string 'text' (and optional string 'title')")
 
 
 class Analyzer:
-    def __init__(self, folder: Path, config: dict, device: str | None = None):
-        self.folder = folder
+    def __init__(self, folder: Path, config: PipelineConfig, device: str | None = None):
+        self.folder = Path(folder)
         self.config = config
-        self.taxonomy = load_taxonomy(folder / "taxonomy.yaml")
+        self.taxonomy = load_taxonomy(self.folder / "taxonomy.yaml")
         self.gazetteer = Gazetteer.load()
-        spec = config["classifier"]
-        self.thresholds = spec.get("thresholds", {})
-        self.cooperation_threshold = spec.get("cooperation_threshold", 0.5)
-        if spec["kind"] == "prototype":
-            encoder_path = resolve_base_model(spec["encoder"])
-            self.classifier = PrototypeClassifier(SentenceEncoder(encoder_path, device), self.taxonomy,
-                                                  spec["calibration"])
-        elif spec["kind"] == "sequence_classification":
-            self.classifier = SequenceClassifier(folder / spec.get("path", "."), self.taxonomy, spec["head"], device,
-                                                 base_model=spec.get("base_model"))
+        spec = config.classifier
+        if spec.kind == "prototype":
+            encoder = SentenceEncoder(resolve_base_model(spec.base_model), device)
+            self.classifier = PrototypeClassifier(encoder, self.taxonomy, spec)
+        elif spec.kind == "sequence_classification":
+            self.classifier = SequenceClassifier(self.folder, self.taxonomy, spec, device)
         else:
-            raise ValueError(f"{folder}/cooplens.json: unknown classifier kind {spec['kind']!r}")
-        summ = config.get("summarizer", {"kind": "digest"})
-        self.digest = DigestSummarizer()
+            raise ValueError(f"{self.folder}/cooplens.json: unknown classifier kind {spec.kind!r}")
         self.generator = None
-        if summ["kind"] == "generated":
-            local = folder / summ["path"]     # relative to the model folder, else a folder or hub id as given
-            self.generator = GenerativeSummarizer(local if local.exists() else summ["path"], device,
-                                                  num_beams=summ.get("num_beams", 1))
-        self.model_info = {"name": config["name"], "version": config.get("version", ""),
-                           "classifier": spec["kind"], "summarizer": summ["kind"],
-                           "base_models": config.get("base_models", [])}
+        if config.summarizer.kind == "generated":
+            self.generator = GenerativeSummarizer(summarizer_location(config.summarizer.model, self.folder), device,
+                                                  num_beams=config.summarizer.num_beams,
+                                                  batch_size=config.summarizer.batch_size)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None,
@@ -70,16 +96,53 @@ class Analyzer:
         decoder checkpoint folder or hub id."""
         name_or_path = name_or_path or DEFAULT_MODEL
         folder = shipped_model_path(name_or_path) or Path(name_or_path).expanduser()
-        config_file = folder / "cooplens.json"
-        if not config_file.exists():
+        if not (folder / "cooplens.json").exists():
             raise FileNotFoundError(
                 f"{name_or_path!r} is neither a shipped cooplens model nor a folder with cooplens.json "
                 f"(train one with `cooplens train`, or omit --model for the default)")
-        config = json.loads(config_file.read_text(encoding="utf-8"))
+        config = PipelineConfig.load(folder)
         if summarizer:
-            config["summarizer"] = {"kind": "digest"} if summarizer == "digest" else {"kind": "generated",
-                                                                                     "path": summarizer}
+            config.summarizer = (SummarizerConfig("digest") if summarizer == "digest" else
+                                 replace(config.summarizer, kind="generated", model=summarizer))
         return cls(folder, config, device)
+
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """Write a self-contained model folder named after the folder: config, taxonomy, the classifier's
+        weights, the summarizer (by name when it is a shipped one, else copied in as `summarizer/`), and the model
+        card written from the config. The only writer of model folders (`cooplens package` calls it)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = replace(self.config, name=folder.name, summarizer=replace(self.config.summarizer))
+        save_taxonomy(self.taxonomy, folder)
+        self.classifier.save_pretrained(folder)
+        if self.generator and not shipped_model_path(config.summarizer.model or ""):
+            self.generator.save_pretrained(folder / "summarizer")
+            config.summarizer.model = "summarizer"
+        config.base_models = list(dict.fromkeys([config.classifier.base_model] + (
+            [self.generator.settings.base_model] if self.generator else [])))
+        if (self.folder / EVAL_FILE).exists() and self.folder.resolve() != folder.resolve():
+            (folder / EVAL_FILE).write_bytes((self.folder / EVAL_FILE).read_bytes())
+        config.save(folder)
+        (folder / "MODEL_CARD.md").write_text(model_card(config, self.taxonomy.types, self.taxonomy.scopes),
+                                              encoding="utf-8")
+        return folder
+
+    def without_generator(self) -> "Analyzer":
+        """The same loaded models with the digest as the summary (a timing baseline, a faster batch job)."""
+        twin = object.__new__(Analyzer)
+        twin.__dict__.update(self.__dict__)
+        twin.config = replace(self.config, summarizer=SummarizerConfig("digest"))
+        twin.generator = None
+        return twin
+
+    @property
+    def model_info(self) -> dict:
+        return {"name": self.config.name, "version": self.config.version, "classifier": self.config.classifier.kind,
+                "summarizer": self.config.summarizer.kind, "base_models": self.config.base_models}
+
+    @property
+    def thresholds(self) -> dict:
+        return {t: self.config.classifier.threshold(t) for t in self.taxonomy.types}
 
     def analyze(self, texts: list, ids: list | None = None, batch_size: int = 16) -> list:
         """Analyse articles (str, or dict with 'text' and optional 'title'). One result per input, in order;
@@ -87,81 +150,72 @@ class Analyzer:
         ids = ids or [str(i) for i in range(len(texts))]
         results = []
         for start in range(0, len(texts), batch_size):
-            results.extend(self._analyze_batch(texts[start:start + batch_size], ids[start:start + batch_size]))
+            chunk, chunk_ids = texts[start:start + batch_size], ids[start:start + batch_size]
+            try:
+                results.extend(self._analyze_batch(chunk, chunk_ids))
+            except Exception:       # one bad article must not sink its batch: retry one by one
+                logger.exception("batch failed; analysing its %d articles one at a time", len(chunk))
+                results.extend(self._analyze_alone(item, item_id) for item, item_id in zip(chunk, chunk_ids))
         return results
 
+    def _analyze_alone(self, item, item_id: str) -> AnalysisResult:
+        try:
+            return self._analyze_batch([item], [item_id])[0]
+        except Exception as err:
+            logger.exception("article %r failed", item_id)
+            return AnalysisResult.failed(item_id, f"internal error while analysing this article "
+                                                  f"({type(err).__name__}: {err}); please report it",
+                                         self.model_info)
+
     def _analyze_batch(self, texts: list, ids: list) -> list:
-        prepared, languages, failures = {}, {}, {}
+        prepared, failures = {}, {}
         for i, item in enumerate(texts):
-            raw = item if isinstance(item, str) else "\n".join(p for p in (item.get("title"), item.get("text")) if p)
             try:
-                lang = detect_language(raw) if isinstance(raw, str) and raw.strip() else None
-                prepared[i] = prepare(raw, lang.code if lang else None)
-                languages[i] = lang
+                prepared[i] = prepare(raw_article(item), self.config.text)
             except InputError as err:
                 failures[i] = str(err)
         order = sorted(prepared)
-        outputs = dict(zip(order, self.classifier.predict([prepared[i].sentences for i in order])))
+        articles = [prepared[i] for i in order]
+        outputs = self.classifier.predict([p.sentences for p in articles])
+        parties = [self.gazetteer.find(p.text, p.language.code) for p in articles]
+        decided = [self._decide(p, output, found) for p, output, found in zip(articles, outputs, parties)]
+        digests = [digest(p.text, p.language.code, found, [self.taxonomy.labels[n] for n in decision.predicted_types],
+                          decision.scope, (evidence[0].sentence if evidence else p.sentences[0]))
+                   for p, found, (decision, _, evidence) in zip(articles, parties, decided)]
+        summaries = (self.generator.summarize(articles, parties, digests, self.gazetteer) if self.generator and articles
+                     else [Summary(d, "digest") for d in digests])
         results = [None] * len(texts)
-        for i in failures:
-            results[i] = AnalysisResult.failed(ids[i], failures[i], self.model_info)
-        parties = {i: self.gazetteer.find(prepared[i].text, languages[i].code) for i in order}
-        for i in order:
-            results[i] = self._assemble(ids[i], prepared[i], languages[i], outputs[i], parties[i])
-        if self.generator and order:
-            self._add_generated_summaries([results[i] for i in order], [prepared[i] for i in order],
-                                          [parties[i] for i in order])
+        for i, error in failures.items():
+            results[i] = AnalysisResult.failed(ids[i], error, self.model_info)
+        for i, p, output, found, decided_i, digest_text, summary in zip(order, articles, outputs, parties, decided,
+                                                                       digests, summaries):
+            results[i] = self._result(ids[i], p, output, found, *decided_i, digest_text, summary)
         return results
 
-    def _assemble(self, item_id, prepared, lang, output, parties: list) -> AnalysisResult:
-        warnings = list(prepared.warnings) + language_warnings(lang)
-        is_coop = output.cooperation_prob >= self.cooperation_threshold
-        types = sorted((TypeScore(name, round(p, 4), is_coop and p >= self.thresholds.get(name, 0.5),
-                                  self.thresholds.get(name, 0.5))
+    def _decide(self, prepared, output, parties: list) -> tuple:
+        """The decision, the fused scope probabilities, and the evidence sentences of each predicted type."""
+        scope_probs = fuse_scope(output.scope_probs, estimate_scope(parties, prepared.language.code,
+                                                                    self.taxonomy.scopes))
+        decision = decide(output.type_probs, output.cooperation_prob, scope_probs, self.config.classifier)
+        evidence = [Evidence(name, prepared.sentences[j], round(score, 4), *prepared.spans[j])
+                    for name in decision.predicted_types for j, score in output.evidence.get(name, [])]
+        return decision, scope_probs, evidence
+
+    def _result(self, item_id, prepared, output, parties, decision, scope_probs, evidence, digest_text, summary):
+        types = sorted((TypeScore(name, round(p, 4), name in decision.predicted_types,
+                                  self.config.classifier.threshold(name))
                         for name, p in output.type_probs.items()), key=lambda t: -t.probability)
-        predicted = [t.name for t in types if t.predicted]
-        if is_coop and not predicted:
+        warnings = list(prepared.warnings) + language_warnings(prepared.language)
+        if decision.is_cooperation and not decision.predicted_types:
             warnings.append("cooperation detected but no type passed its threshold: see the probabilities")
-        scope_probs = self._scope_probabilities(output.scope_probs, estimate_scope(parties, lang.code))
-        scope = max(scope_probs, key=scope_probs.get) if is_coop else None
-        evidence = [Evidence(name, prepared.sentences[j], round(score, 4))
-                    for name in predicted for j, score in output.evidence.get(name, [])]
-        low, high = UNSURE_BAND
-        if low <= output.cooperation_prob <= high or any(low <= t.probability <= high for t in types if t.predicted):
+        if decision.unsure:
             warnings.append("low confidence: a probability near the decision threshold")
-        key_sentence = evidence[0].sentence if evidence else prepared.sentences[0]
-        summary = self.digest.summarize(prepared.text, lang.code, parties,
-                                        [self.taxonomy.labels[n] for n in predicted], scope, key_sentence)
+        predicted = [t.name for t in types if t.predicted]
         return AnalysisResult(
-            id=item_id, language=lang.code, language_confidence=lang.confidence, is_cooperation=is_coop,
-            cooperation_probability=round(output.cooperation_prob, 4), types=types,
-            primary_type=predicted[0] if predicted else None, scope=scope,
+            id=item_id, language=prepared.language.code, language_confidence=prepared.language.confidence,
+            is_cooperation=decision.is_cooperation, cooperation_probability=round(output.cooperation_prob, 4),
+            types=types, primary_type=predicted[0] if predicted else None, scope=decision.scope,
             scope_probabilities={k: round(v, 4) for k, v in scope_probs.items()},
-            summary_en=summary, summary_kind="digest", evidence=evidence, warnings=warnings,
-            model=self.model_info, digest=summary)
-
-    @staticmethod
-    def _scope_probabilities(model_probs: dict, party_probs: dict) -> dict:
-        """The scope head's probabilities times the evidence of the parties named (countries, international
-        organisations), renormalised; the party estimate alone when the model has no scope head.
-        Chosen on dev: the product matched or beat either source alone (eval/RESULTS.md)."""
-        if not model_probs:
-            return party_probs
-        product = {s: model_probs[s] * party_probs.get(s, 1.0) for s in model_probs}
-        total = sum(product.values())
-        return {s: p / total for s, p in product.items()}
-
-    def _add_generated_summaries(self, results, prepared_list, parties: list) -> None:
-        """Generate English summaries for a batch, then keep only what traces to the source (the guard)."""
-        max_chars = self.generator.settings.get("max_source_chars", 1200)
-        items = [generator_input(p.sentences, r.language, [party.display() for party in found], max_chars)
-                 for r, p, found in zip(results, prepared_list, parties)]
-        for result, prepared, found, summary in zip(results, prepared_list, parties, self.generator.generate(items)):
-            if not summary:
-                result.warnings.append("the generator returned an empty summary: showing the digest")
-                continue
-            guarded = guard_summary(summary, prepared.text, found, lambda text: self.gazetteer.find(text, "en"))
-            result.summary_check = guarded.as_dict()
-            result.warnings.extend(guarded.warnings())
-            if guarded.text:                # else the digest stays: nothing generated could be traced
-                result.summary_en, result.summary_kind = guarded.text, "generated"
+            summary_en=summary.text, summary_kind=summary.kind, evidence=evidence,
+            warnings=warnings + list(summary.warnings), model=self.model_info, digest=digest_text,
+            summary_check=summary.check, parties=[asdict(p) for p in parties], source_text=prepared.text)

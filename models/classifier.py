@@ -7,14 +7,16 @@ that support it, and both return calibrated probabilities:
 - SequenceClassifier: a fine-tuned AutoModelForSequenceClassification with one multi-task head
   (types: sigmoid, scope: softmax, is_cooperation: sigmoid), Platt-scaled on dev, per-type thresholds.
 """
-import warnings
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from cooplens.models.encoder import SentenceEncoder, pick_device
+from cooplens.models.config import ClassifierConfig
+from cooplens.models.encoder import SentenceEncoder
+from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers
 from cooplens.models.taxonomy import Taxonomy
 from cooplens.models.text import informative
 
@@ -48,15 +50,11 @@ def top_sentences(sentence_scores: np.ndarray, k: int = EVIDENCE_PER_TYPE) -> li
 class PrototypeClassifier:
     """Zero-shot cooperation types from e5 similarities between sentences and taxonomy prototypes."""
 
-    kind = "prototype"
-
-    def __init__(self, encoder: SentenceEncoder, taxonomy: Taxonomy, calibration: dict):
+    def __init__(self, encoder: SentenceEncoder, taxonomy: Taxonomy, config: ClassifierConfig):
         self.encoder = encoder
         self.device = encoder.device
         self.taxonomy = taxonomy
-        # logistic weights fitted by training/calibrate_zero_shot.py:
-        # {"types": {name: [w_score, w_relative, bias]}, "cooperation": [w_best, w_margin, bias]}
-        self.calibration = calibration
+        self.config = config
         self.prototype_vectors = {name: encoder.encode(taxonomy.prototypes(name))
                                   for name in (*taxonomy.types, "not_cooperation")}
 
@@ -99,55 +97,69 @@ class PrototypeClassifier:
             relative = per_sentence - per_sentence.mean(axis=1, keepdims=True)
             probs, evidence = {}, {}
             for i, name in enumerate(self.taxonomy.types):
-                weights = self.calibration["types"][name]
+                # logistic weights fitted by training/calibrate_zero_shot.py: [w_score, w_relative, bias]
+                weights = self.config.calibration["types"][name]
                 probs[name] = float(self.calibrated(weights, type_features[i]))
                 support = self.calibrated(weights, np.stack([per_sentence[:, i], relative[:, i]], axis=1))
                 evidence[name] = top_sentences(support)
             outputs.append(ClassifierOutput(
                 type_probs=probs, scope_probs={}, evidence=evidence,
-                cooperation_prob=float(self.calibrated(self.calibration["cooperation"], coop_features))))
+                cooperation_prob=float(self.calibrated(self.config.calibration["cooperation"], coop_features))))
         return outputs
+
+    def save_pretrained(self, folder: Path) -> None:
+        """Nothing but the config: the encoder is the packaged base model, the calibration lives in cooplens.json."""
 
 
 class SequenceClassifier:
-    """A fine-tuned AutoModelForSequenceClassification folder with cooplens's multi-task head layout."""
+    """A fine-tuned AutoModelForSequenceClassification with cooplens's multi-task head layout: a LoRA adapter over
+    the packaged base encoder, or full weights, in the model folder."""
 
-    kind = "sequence_classification"
+    ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
-    def __init__(self, folder: str | Path, taxonomy: Taxonomy, head: dict, device: str | None = None,
-                 max_length: int = 512, base_model: str | None = None):
+    def __init__(self, folder: str | Path, taxonomy: Taxonomy, config: ClassifierConfig, device: str | None = None):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
+        from cooplens.models.fetch import resolve_base_model
+
+        self.folder = Path(folder)
         self.taxonomy = taxonomy
-        self.head = head       # {"types": [idx...], "scope": [idx...], "cooperation": idx, "calibration": {...}}
+        self.config = config
+        self.head = config.head      # {"types": [idx...], "scope": [idx...], "cooperation": idx, "num_labels": n}
         self.device = pick_device(device)
-        if (Path(folder) / "adapter_config.json").exists():
-            # A LoRA folder: the packaged base encoder + the small trained adapter and head, merged once.
-            from peft import PeftModel
+        with quiet_transformers():
+            if config.method == "lora":
+                # the packaged base encoder + the small trained adapter and head, merged once
+                from peft import PeftModel
 
-            from cooplens.models.fetch import resolve_base_model
-
-            base_path = resolve_base_model(base_model)
-            base = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=head["num_labels"])
-            with warnings.catch_warnings():   # peft calls a transformers API deprecated for v6: noise for users
-                warnings.simplefilter("ignore", FutureWarning)
-                self.model = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
-            self.tokenizer = AutoTokenizer.from_pretrained(base_path)
-        else:
-            self.model = AutoModelForSequenceClassification.from_pretrained(folder)
-            self.tokenizer = AutoTokenizer.from_pretrained(folder)
+                base_path = resolve_base_model(config.base_model)
+                base = AutoModelForSequenceClassification.from_pretrained(base_path,
+                                                                           num_labels=self.head["num_labels"])
+                self.model = PeftModel.from_pretrained(base, str(self.folder)).merge_and_unload()
+                self.tokenizer = AutoTokenizer.from_pretrained(base_path)
+            else:
+                self.model = AutoModelForSequenceClassification.from_pretrained(self.folder)
+                self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
         self.model = self.model.to(self.device).eval()
-        self.max_length = max_length
-        self.prefix = head.get("input_prefix", "")
+        self.max_length = config.window_tokens
+        self.prefix = config.input_prefix
+
+    def weight_files(self) -> list:
+        if self.config.method == "lora":
+            return [self.folder / name for name in self.ADAPTER_FILES]
+        return [p for p in self.folder.iterdir() if p.suffix in (".json", ".safetensors", ".model", ".txt")
+                and p.name not in ("cooplens.json",)]
+
+    def save_pretrained(self, folder: Path) -> None:
+        """Copy the adapter (or the full weights and tokenizer) this classifier was loaded from."""
+        for path in self.weight_files():
+            if path.parent.resolve() != Path(folder).resolve():
+                shutil.copy2(path, Path(folder) / path.name)
 
     @torch.inference_mode()
-    def logits(self, texts: list, batch_size: int = 16) -> np.ndarray:
+    def logits(self, texts: list) -> np.ndarray:
         rows = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts])
-        for start in range(0, len(texts), batch_size):
-            idx = order[start:start + batch_size]
+        for idx in length_sorted_batches([len(t) for t in texts], self.config.batch_size):
             batch = self.tokenizer([self.prefix + texts[i] for i in idx], padding=True, truncation=True,
                                    max_length=self.max_length, return_tensors="pt").to(self.device)
             rows[idx] = self.model(**batch).logits.float().cpu().numpy()
@@ -189,7 +201,7 @@ class SequenceClassifier:
         """Calibrated (type, scope, cooperation) probabilities from article logits [n, num_labels]:
         per-type Platt scaling (the class-weighted loss shifts type logits; a temperature alone cannot undo a
         shift), a temperature for scope, Platt scaling for is_cooperation. Identity when uncalibrated."""
-        calibration = self.head.get("calibration", {})
+        calibration = self.config.calibration
         n_types = len(self.head["types"])
         platt = np.array(calibration.get("types", [[1.0, 0.0]] * n_types))
         type_probs = sigmoid(logits[:, self.head["types"]] * platt[:, 0] + platt[:, 1])

@@ -72,10 +72,11 @@ class Gazetteer:
         return sorted(seen, key=seen.get)
 
 
-def estimate_scope(parties: list, lang: str) -> dict:
-    """Scope from the parties named (zero-shot model only; a trained model has a scope head).
-    International organisations or 3+ countries: multilateral; 2 countries, or one foreign country in
-    home-language press: bilateral; otherwise domestic. Soft probabilities: it is a heuristic."""
+def estimate_scope(parties: list, lang: str, scopes: tuple) -> dict:
+    """Scope evidence from the parties named, over the taxonomy's scopes (the zero-shot model's scope; a trained
+    model multiplies its head's probabilities by it). International organisations or 3+ countries: multilateral;
+    2 countries, or one foreign country in home-language press: bilateral; otherwise domestic. Soft
+    probabilities: it is a heuristic."""
     countries = {p.country if p.kind != "country" else p.en for p in parties} - {"international", "national"}
     international = any(p.country == "international" for p in parties)
     home = HOME_COUNTRY.get(lang)
@@ -85,4 +86,4 @@ def estimate_scope(parties: list, lang: str) -> dict:
         choice = "bilateral"
     else:
         choice = "domestic"
-    return {scope: (0.6 if scope == choice else 0.2) for scope in ("domestic", "bilateral", "multilateral")}
+    return {scope: (0.6 if scope == choice else 0.2) for scope in scopes}

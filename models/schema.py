@@ -1,20 +1,33 @@
-"""The one result schema used by the Analyzer, the batch CLI, the UI and the evaluation."""
+"""The one result schema used by the Analyzer, the batch CLI, the UI and the evaluation. A result is built once,
+from values (the decision, the evidence, the summary), and never changed afterwards; a row that could not be
+analysed has the same fields, with `error` set."""
 from dataclasses import asdict, dataclass, field
 
 
-@dataclass
+@dataclass(frozen=True)
 class TypeScore:
     name: str
     probability: float
-    predicted: bool         # probability >= threshold
+    predicted: bool         # the decision rule's verdict (models/decision.py)
     threshold: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evidence:
     type: str
     sentence: str
     score: float            # how strongly this sentence supports the type (model score, 0..1)
+    start: int              # character offsets of the sentence in the analysed (normalised) text
+    end: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """An English summary as the summarizer hands it over: what to show, what it is, and what was checked."""
+    text: str
+    kind: str                                        # "generated" | "digest"
+    check: dict = field(default_factory=dict)        # the faithfulness guard's record of a generated summary
+    warnings: tuple = ()
 
 
 @dataclass
@@ -29,21 +42,25 @@ class AnalysisResult:
     scope: str | None
     scope_probabilities: dict        # scope -> probability
     summary_en: str
-    summary_kind: str                # "generated" | "digest": the UI says which one the user is reading
+    summary_kind: str                # "generated" | "digest" | "none": the UI says which one the user is reading
     evidence: list                   # Evidence for each predicted type
     warnings: list = field(default_factory=list)
     model: dict = field(default_factory=dict)
     error: str | None = None
     digest: str = ""                 # the structured digest (parties, types, dates, figures): always made
     summary_check: dict = field(default_factory=dict)   # the faithfulness guard's record of a generated summary
+    parties: list = field(default_factory=list)         # gazetteer parties named: {"en", "kind", "country"}
+    source_text: str = ""            # the normalised text the offsets in `evidence` refer to (not in batch rows)
 
     @property
     def predicted_types(self) -> list:
         return [t.name for t in self.types if t.predicted]
 
-    def to_dict(self) -> dict:
+    def to_dict(self, with_source: bool = False) -> dict:
         out = asdict(self)
         out["predicted_types"] = self.predicted_types
+        if not with_source:
+            del out["source_text"]
         return out
 
     @classmethod

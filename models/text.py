@@ -8,13 +8,18 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-# Inputs longer than this are chunked up to MAX_SENTENCES sentences; the rest is reported, not hidden.
-MAX_CHARS = 60_000
-MAX_SENTENCES = 240
+from cooplens.models.config import TextSettings
+from cooplens.models.langid import Language, detect_language
+
 MIN_LETTERS = 3
 MIN_EVIDENCE_WORDS = 5
 
 BIDI_MARKS = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"))
+# Invisible characters with no meaning in running text (zero-width space, word joiner); a zero-width joiner is
+# kept only in Indic scripts, where it shapes conjuncts (Bengali র‍্যাব).
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u2060\u180e"))
+ZWJ = "\u200d"
+INDIC = re.compile("[\u0900-\u0dff]")
 # Arabic code points that Persian writes with its own letters (yeh, kaf, heh-with-yeh, teh marbuta stays).
 ARABIC_TO_PERSIAN = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9"})
 DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩০১২৩৪৫৬৭৮৯०१२३४५६७८९", "0123456789" * 4)
@@ -25,6 +30,7 @@ SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 ANY_TAG = re.compile(r"<[^>]{1,400}>")
 SENTENCE_END = re.compile(r"(?<=[.!?؟।!?。])\s+|\n+|(?<=[.!?؟।。])(?=[^\s\d.,:;)\]»\"'])")
 WHITESPACE = re.compile(r"[ \t\u00a0\u2009\u202f]+")
+SURROGATE = re.compile("[\ud800-\udfff]")     # lone halves of a UTF-16 pair ("\\ud800" in JSON): not text
 
 
 class InputError(ValueError):
@@ -35,14 +41,14 @@ class InputError(ValueError):
 class PreparedText:
     text: str                       # normalised full text (what the models read)
     sentences: list                 # normalised sentences, in order
+    spans: list                     # (start, end) of each sentence in text
+    language: Language
     warnings: list = field(default_factory=list)
 
 
-def letters_share(text: str) -> float:
-    if not text:
-        return 0.0
-    letters = sum(ch.isalpha() for ch in text)
-    return letters / len(text)
+def article_text(title, text) -> str:
+    """An article as the models read it: the title (when there is one) on its own line above the body."""
+    return "\n".join(part for part in (title, text) if part)
 
 
 def check_not_junk(text: str) -> None:
@@ -65,10 +71,17 @@ def strip_html(text: str) -> tuple[str, bool]:
     return html.unescape(ANY_TAG.sub(" ", text)), True
 
 
+def without_invisible(text: str) -> str:
+    """The text with bidi marks and zero-width characters removed (what language identification reads: a
+    zero-width space between letters made fastText read Persian as Finnish)."""
+    text = text.translate(BIDI_MARKS).translate(ZERO_WIDTH)
+    return text if INDIC.search(text) else text.replace(ZWJ, "")
+
+
 def normalize(text: str, lang: str | None = None) -> str:
     """Unicode NFKC (what the XLM-R sentencepiece tokenizer applies too), bidi marks stripped,
     Persian letters and ZWNJ made consistent, whitespace tidied. Digits are kept as written."""
-    text = unicodedata.normalize("NFKC", text).translate(BIDI_MARKS)
+    text = without_invisible(unicodedata.normalize("NFKC", text))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if lang in (None, "fa", "ur") and re.search("[\u0600-\u06ff]", text):
         if lang == "fa" or (lang is None and re.search("[\u067e\u0686\u0698\u06af]", text)):
@@ -99,23 +112,43 @@ def informative(sentence: str) -> bool:
     return len(sentence.split()) >= MIN_EVIDENCE_WORDS
 
 
-def prepare(raw: str, lang: str | None = None) -> PreparedText:
-    """Validate and normalise one article. Raises InputError when it cannot be analysed at all."""
+def sentence_spans(text: str, sentences: list) -> list:
+    """Where each sentence stands in the text (they are found in order, so a repeated sentence gets its own span)."""
+    spans, position = [], 0
+    for sentence in sentences:
+        start = text.find(sentence, position)
+        if start < 0:               # cannot happen for split_sentences output; kept honest for a cut text
+            start = text.find(sentence)
+        spans.append((start, start + len(sentence)) if start >= 0 else (0, 0))
+        position = max(position, start + len(sentence)) if start >= 0 else position
+    return spans
+
+
+def prepare(raw: str, settings: TextSettings | None = None, lang: str | None = None) -> PreparedText:
+    """Validate, clean and normalise one article, and identify its language (after HTML removal, on text cleaned
+    of invisible characters) unless lang is given. Raises InputError when it cannot be analysed at all."""
+    settings = settings or TextSettings()
     check_not_junk(raw)
     warnings = []
+    if SURROGATE.search(raw):
+        raw = SURROGATE.sub("\ufffd", raw)
+        warnings.append("invalid Unicode (lone surrogate code points) was replaced by \ufffd")
+        check_not_junk(raw)
     text, had_html = strip_html(str(raw))
     if had_html:
         warnings.append("HTML markup was removed before analysis")
-    text = normalize(text, lang)
+    language = Language(lang, 1.0) if lang else detect_language(without_invisible(text))
+    text = normalize(text, language.code)
     check_not_junk(text)
-    if len(text) > MAX_CHARS:
+    if len(text) > settings.max_chars:
         warnings.append(f"long input: {len(text):,} characters; chunked by sentence and the first "
-                        f"{MAX_CHARS:,} characters analysed")
-        text = text[:MAX_CHARS]
+                        f"{settings.max_chars:,} characters analysed")
+        text = text[:settings.max_chars]
     sentences = split_sentences(text)
-    if len(sentences) > MAX_SENTENCES:
-        warnings.append(f"{len(sentences)} sentences: the first {MAX_SENTENCES} were analysed")
-        sentences = sentences[:MAX_SENTENCES]
+    if len(sentences) > settings.max_sentences:
+        warnings.append(f"{len(sentences)} sentences: the first {settings.max_sentences} were analysed")
+        sentences = sentences[:settings.max_sentences]
     if not sentences:
         sentences = [text]
-    return PreparedText(text=text, sentences=sentences, warnings=warnings)
+    return PreparedText(text=text, sentences=sentences, spans=sentence_spans(text, sentences), language=language,
+                        warnings=warnings)

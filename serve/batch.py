@@ -1,17 +1,26 @@
-"""Batch inference over files: .txt files, a folder of them, .jsonl or .csv in; .jsonl (and .csv) out.
+"""Batch inference over files: .txt files, folders of them, .jsonl or .csv in; .jsonl (and .csv) out.
 
-Every input row appears in the output: rows that cannot be read or analysed carry an `error` field.
-The output is appended batch by batch, so an interrupted run loses at most one batch and `resume`
-continues where it stopped (rows whose id is already in the output are skipped).
+Guarantees (tests/test_hostile_inputs.py checks each):
+- every input row appears in the output exactly once, with a unique id; a row that cannot be read or analysed has
+  an `error` and the same fields as every other row; no row ever carries another row's result;
+- a row is written with one append of one whole line, so a reader never sees half of one; a run killed mid-write
+  leaves at most a torn last line, which `resume` cuts off;
+- every row records `input_sha256`, the fingerprint of what was analysed: `resume` keeps a result only when its
+  input is unchanged, re-analyses rows whose input changed, and drops (and reports) rows no longer in the input;
+- the finished output is in input order; the input files are never written.
 """
 import csv
+import hashlib
 import io
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
+
+from cooplens.models.schema import AnalysisResult
 
 SURROGATES = range(0xDC80, 0xDD00)   # what undecodable bytes become under errors="surrogateescape"
 CSV_COLUMNS = ["id", "language", "is_cooperation", "cooperation_probability", "predicted_types", "primary_type",
@@ -19,7 +28,7 @@ CSV_COLUMNS = ["id", "language", "is_cooperation", "cooperation_probability", "p
 
 
 class BatchInputError(ValueError):
-    """The input file as a whole cannot be read (unknown format, missing column). Says what to do."""
+    """The input as a whole cannot be used (unknown format, missing column, no such file). Says what to do."""
 
 
 @dataclass
@@ -29,16 +38,36 @@ class InputRow:
     title: str | None = None
     error: str | None = None     # set when the row itself is unreadable
 
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of what this row asks to analyse (or of why it could not be read)."""
+        payload = json.dumps([self.title, self.text, self.error], ensure_ascii=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def printable(text: str) -> str:
+    """A string that can be written as UTF-8: lone surrogates (from bad bytes or "\\udc80" escapes) spelled out."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 def has_invalid_utf8(text: str) -> bool:
     return any(ord(ch) in SURROGATES for ch in text)
 
 
-def read_text_file(path: Path) -> str:
-    return path.read_bytes().decode("utf-8", errors="surrogateescape")
+def decoded(path: Path) -> str:
+    """A file's text: UTF-8, a leading byte-order mark dropped, undecodable bytes kept as surrogates (found later)."""
+    text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+    return text[1:] if text.startswith("\ufeff") else text
 
 
-def row_from_text(item_id: str, text: str, title: str | None = None) -> InputRow:
+def row_from_text(item_id: str, text, title=None) -> InputRow:
+    item_id = printable(str(item_id))
+    if isinstance(title, (int, float)) and not isinstance(title, bool):
+        title = str(title)
+    if not isinstance(text, str):
+        return InputRow(item_id, None, error="the text is not a string")
+    if title is not None and not isinstance(title, str):
+        return InputRow(item_id, None, error=f"the title is not a string (got {type(title).__name__})")
     if has_invalid_utf8(text) or (title and has_invalid_utf8(title)):
         return InputRow(item_id, None, error="invalid UTF-8 bytes in this row: re-save the file as UTF-8")
     return InputRow(item_id, text, title)
@@ -46,7 +75,8 @@ def row_from_text(item_id: str, text: str, title: str | None = None) -> InputRow
 
 def read_jsonl(path: Path, text_column: str, id_column: str) -> list:
     rows = []
-    for n, line in enumerate(read_text_file(path).splitlines(), start=1):
+    # only "\n" ends a JSONL record: str.splitlines() would also split at U+2028 inside a JSON string
+    for n, line in enumerate(decoded(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -54,73 +84,205 @@ def read_jsonl(path: Path, text_column: str, id_column: str) -> list:
         except json.JSONDecodeError as err:
             rows.append(InputRow(f"line-{n}", None, error=f"line {n} is not valid JSON: {err.msg}"))
             continue
-        if not isinstance(obj, dict) or not isinstance(obj.get(text_column), str):
-            rows.append(InputRow(str(obj.get(id_column, f"line-{n}")) if isinstance(obj, dict) else f"line-{n}", None,
-                                 error=f"line {n} has no string field {text_column!r}"))
+        if not isinstance(obj, dict):
+            rows.append(InputRow(f"line-{n}", None, error=f"line {n} is not a JSON object"))
             continue
-        rows.append(row_from_text(str(obj.get(id_column, f"line-{n}")), obj[text_column], obj.get("title")))
+        item_id = obj.get(id_column)
+        item_id = f"line-{n}" if item_id is None or isinstance(item_id, (dict, list)) else item_id
+        if not isinstance(obj.get(text_column), str):
+            rows.append(InputRow(printable(str(item_id)), None, error=f"line {n} has no string field {text_column!r}"))
+            continue
+        rows.append(row_from_text(item_id, obj[text_column], obj.get("title")))
     return rows
+
+
+def csv_records(text: str) -> tuple[list, list]:
+    """(header, [(line number, fields or None)]). A well-formed file is read by the csv module (quoted fields may
+    span lines). A malformed one (a stray quote swallows the rows after it) is read record by record: a record
+    ends at the first line where its quotes balance; a quote that never closes costs its own line only (None)."""
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        records = [(reader.line_num, fields) for fields in reader]
+    except csv.Error:
+        records, lines, i = [], text.split("\n"), 0
+        while i < len(lines):
+            j, quotes = i, lines[i].count('"')
+            while quotes % 2 and j + 1 < len(lines):
+                j += 1
+                quotes += lines[j].count('"')
+            if quotes % 2:
+                records.append((i + 1, None))
+                i += 1
+                continue
+            try:
+                records.append((i + 1, next(csv.reader(io.StringIO("\n".join(lines[i:j + 1]), newline=""),
+                                                       strict=True), [])))
+            except csv.Error:
+                records.append((i + 1, None))
+            i = j + 1
+    records = [(n, fields) for n, fields in records if fields != []]
+    if not records or records[0][1] is None:
+        raise BatchInputError("the first line is not a readable CSV header")
+    return records[0][1], records[1:]
 
 
 def read_csv(path: Path, text_column: str, id_column: str) -> list:
     csv.field_size_limit(sys.maxsize)
-    reader = csv.DictReader(io.StringIO(read_text_file(path), newline=""))
-    columns = reader.fieldnames or []
-    if text_column not in columns:
-        raise BatchInputError(f"{path}: no column {text_column!r} (columns: {', '.join(columns) or 'none'}); "
+    header, records = csv_records(decoded(path))
+    if text_column not in header:
+        raise BatchInputError(f"{path}: no column {text_column!r} (columns: {', '.join(header) or 'none'}); "
                               f"choose one with --text-column")
     rows = []
-    for n, record in enumerate(reader, start=2):   # line 1 is the header
-        text = record.get(text_column)
-        item_id = str(record.get(id_column) or f"row-{n}")
-        if text is None:
-            rows.append(InputRow(item_id, None, error=f"row {n} is shorter than the header"))
-        else:
-            rows.append(row_from_text(item_id, text, record.get("title")))
+    for n, fields in records:
+        if fields is None or len(fields) != len(header):
+            found = "cannot be parsed (an unclosed quote?)" if fields is None else \
+                f"has {len(fields)} fields, the header {len(header)}"
+            rows.append(InputRow(f"line-{n}", None, error=f"CSV line {n} {found}"))
+            continue
+        record = dict(zip(header, fields))
+        rows.append(row_from_text(record.get(id_column) or f"line-{n}", record[text_column], record.get("title")))
     return rows
 
 
-def read_inputs(path: str | Path, text_column: str = "text", id_column: str = "id") -> list:
-    path = Path(path)
+def folder_files(folder: Path, recursive: bool) -> tuple[list, list]:
+    """(.txt entries, subfolders not read). Broken links and link loops are entries too: they become error rows."""
+    entries, skipped = [], []
+    for path in sorted(folder.rglob("*") if recursive else folder.iterdir()):
+        try:
+            is_dir = path.is_dir() and not path.suffix.lower() == ".txt"
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if not recursive and any(True for _ in path.glob("*.txt")):
+                skipped.append(path)
+        elif path.suffix.lower() == ".txt":
+            entries.append(path)
+    return entries, skipped
+
+
+def read_text_file(path: Path, item_id: str) -> InputRow:
+    try:
+        if not path.is_file():
+            raise IsADirectoryError("a folder, not a file") if path.is_dir() else FileNotFoundError("a broken link")
+        return row_from_text(item_id, decoded(path))
+    except OSError as err:
+        return InputRow(printable(item_id), None, error=f"{path.name}: cannot be read ({err.strerror or err})")
+
+
+def read_path(path: Path, text_column: str, id_column: str, recursive: bool, notes: list) -> list:
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".txt")
+        files, skipped = folder_files(path, recursive)
+        if skipped:
+            notes.append(f"{path}: {len(skipped)} subfolder(s) with .txt files not read "
+                         f"({', '.join(p.name for p in skipped[:5])}); add --recursive to read them")
         if not files:
             raise BatchInputError(f"{path}: no .txt files in this folder")
-        return [row_from_text(p.stem, read_text_file(p)) for p in files]
-    if not path.exists():
+        return [read_text_file(p, str(p.relative_to(path).with_suffix(""))) for p in files]
+    if not path.exists() and not path.is_symlink():
         raise BatchInputError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
     if suffix == ".txt":
-        return [row_from_text(path.stem, read_text_file(path))]
+        return [read_text_file(path, path.stem)]
     if suffix in (".jsonl", ".ndjson"):
-        rows = read_jsonl(path, text_column, id_column)
-    elif suffix == ".csv":
-        rows = read_csv(path, text_column, id_column)
-    else:
-        raise BatchInputError(f"{path}: unsupported input type {suffix!r}; use .txt, a folder, .jsonl or .csv")
+        return read_jsonl(path, text_column, id_column)
+    if suffix == ".csv":
+        return read_csv(path, text_column, id_column)
+    raise BatchInputError(f"{path}: unsupported input type {suffix!r}; use .txt, a folder, .jsonl or .csv")
+
+
+def read_inputs(paths, text_column: str = "text", id_column: str = "id", recursive: bool = False,
+                notes: list | None = None) -> list:
+    """Every row of every path, in order, with unique ids. notes collects what a user should be told."""
+    paths = [paths] if isinstance(paths, (str, Path)) else paths
+    rows = []
+    for path in paths:
+        rows.extend(read_path(Path(path), text_column, id_column, recursive, notes if notes is not None else []))
     return unique_ids(rows)
 
 
 def unique_ids(rows: list) -> list:
-    """Duplicate ids would make resume skip the wrong rows: the second 'a' becomes 'a#2'."""
-    seen = {}
+    """A repeated id gets the first free suffix (#2, #3, ...): ids stay unique even when 'dup#2' is taken."""
+    taken = {row.id for row in rows}
+    seen = set()
     for row in rows:
-        seen[row.id] = seen.get(row.id, 0) + 1
-        if seen[row.id] > 1:
-            row.id = f"{row.id}#{seen[row.id]}"
+        if row.id in seen:
+            k = 2
+            while f"{row.id}#{k}" in taken:
+                k += 1
+            row.id = f"{row.id}#{k}"
+            taken.add(row.id)
+        seen.add(row.id)
     return rows
 
 
-def done_ids(output: Path) -> set:
+def previous_results(output: Path) -> dict:
+    """id -> the output line (bytes) of an earlier run. A torn last line (a run killed mid-write) is cut off the
+    file; undecodable or malformed lines are dropped, so their rows are analysed again."""
     if not output.exists():
-        return set()
-    ids = set()
-    for line in output.read_text(encoding="utf-8").splitlines():
+        return {}
+    data = output.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[:data.rfind(b"\n") + 1]
+        with open(output, "r+b") as fh:
+            fh.truncate(len(data))
+    done = {}
+    for line in data.split(b"\n"):
         try:
-            ids.add(json.loads(line)["id"])
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue      # a half-written last line from an interrupted run: that row is redone
-    return ids
+            record = json.loads(line.decode("utf-8"))
+            done[record["id"]] = (record.get("input_sha256"), line + b"\n")
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+            continue
+    return done
+
+
+def write_atomically(path: Path, lines: list) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(b"".join(lines))
+    os.replace(temporary, path)
+
+
+def record_line(result: AnalysisResult, row: InputRow) -> bytes:
+    record = {**result.to_dict(), "input_sha256": row.fingerprint}
+    # U+2028/U+2029 are legal inside JSON strings but end a line for many readers (Python's splitlines too)
+    line = json.dumps(record, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (line + "\n").encode("utf-8", "backslashreplace")
+
+
+def run_batch(analyzer, rows: list, output: Path, resume: bool = False, batch_size: int = 16,
+              progress: bool = True) -> dict:
+    """Analyse rows into output (.jsonl). Returns counts: total, skipped, analysed, failed, and with resume
+    changed (re-analysed because the input changed) and dropped (earlier rows no longer in the input)."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    earlier = previous_results(output) if resume else {}
+    ids = {row.id for row in rows}
+    kept = {row.id: earlier[row.id][1] for row in rows if row.id in earlier and earlier[row.id][0] == row.fingerprint}
+    counts = {"total": len(rows), "skipped": len(kept), "analysed": 0, "failed": 0,
+              "changed": sum(row.id in earlier and row.id not in kept for row in rows),
+              "dropped": sum(i not in ids for i in earlier)}
+    write_atomically(output, list(kept.values()))      # what stays valid, before anything new is appended
+    todo = [row for row in rows if row.id not in kept]
+    lines = dict(kept)
+    fd = os.open(output, os.O_WRONLY | os.O_APPEND)
+    try:
+        with tqdm(total=len(todo), unit="article", disable=not progress, desc="cooplens") as bar:
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start:start + batch_size]
+                readable = [row for row in chunk if row.error is None]
+                analysed = iter(analyzer.analyze([{"title": r.title, "text": r.text} for r in readable],
+                                                 ids=[r.id for r in readable]))
+                for row in chunk:        # results come back in input order: matched by position, never by id
+                    result = (next(analysed) if row.error is None
+                              else AnalysisResult.failed(row.id, row.error, analyzer.model_info))
+                    counts["failed" if result.error else "analysed"] += 1
+                    lines[row.id] = record_line(result, row)
+                    os.write(fd, lines[row.id])       # one whole line per write
+                os.fsync(fd)
+                bar.update(len(chunk))
+    finally:
+        os.close(fd)
+    write_atomically(output, [lines[row.id] for row in rows])     # input order
+    return counts
 
 
 def csv_row(result: dict) -> dict:
@@ -134,29 +296,6 @@ def write_csv(jsonl_path: Path, csv_path: Path) -> None:
     with open(csv_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        for line in jsonl_path.read_text(encoding="utf-8").splitlines():
-            writer.writerow(csv_row(json.loads(line)))
-
-
-def run_batch(analyzer, rows: list, output: Path, resume: bool = False, batch_size: int = 16,
-              progress: bool = True) -> dict:
-    """Analyse rows into output (.jsonl). Returns counts: total, skipped, analysed, failed."""
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    skip = done_ids(output) if resume else set()
-    todo = [r for r in rows if r.id not in skip]
-    counts = {"total": len(rows), "skipped": len(rows) - len(todo), "analysed": 0, "failed": 0}
-    with open(output, "a" if resume else "w", encoding="utf-8") as out, \
-            tqdm(total=len(todo), unit="article", disable=not progress, desc="cooplens") as bar:
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start:start + batch_size]
-            readable = [r for r in chunk if r.error is None]
-            results = {r.id: res.to_dict() for r, res in zip(readable, analyzer.analyze(
-                [{"title": r.title, "text": r.text} for r in readable], ids=[r.id for r in readable]))}
-            for row in chunk:
-                record = results.get(row.id) or {"id": row.id, "error": row.error}
-                counts["failed" if record.get("error") else "analysed"] += 1
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()
-            bar.update(len(chunk))
-    return counts
+        for line in jsonl_path.read_text(encoding="utf-8").split("\n"):
+            if line.strip():
+                writer.writerow(csv_row(json.loads(line)))

@@ -1,5 +1,7 @@
-"""Shared fixtures: the real packaged e5 encoder and one Analyzer for the whole session (loading is the
-slow part; every test that needs the model uses these)."""
+"""Shared fixtures: the real packaged e5 encoder and the shipped model, loaded once for the whole session (loading
+is the slow part). `analyzer` is the shipped classifier with the digest as its summary: what every classification,
+batch and UI test needs, in seconds. `generating_analyzer` adds the shipped generator (slow tests only), and
+`generated_seeds` runs it once over the five samples for every test that reads generated summaries."""
 from importlib import resources
 from pathlib import Path
 
@@ -17,10 +19,21 @@ def e5_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def analyzer(e5_path):
+def generating_analyzer(e5_path):
     from cooplens.models.analyzer import Analyzer
 
     return Analyzer.from_pretrained()
+
+
+@pytest.fixture(scope="session")
+def analyzer(generating_analyzer):
+    return generating_analyzer.without_generator()
+
+
+@pytest.fixture(scope="session")
+def generated_seeds(generating_analyzer, seeds) -> dict:
+    """The shipped pipeline's results on the five samples, generated once."""
+    return dict(zip(seeds, generating_analyzer.analyze(list(seeds.values()), ids=list(seeds))))
 
 
 @pytest.fixture(scope="session")

