@@ -1,71 +1,106 @@
-"""Benchmark: articles/second and peak memory of a cooplens model on this machine.
-The sample articles are repeated to --articles articles and analysed as one batch job."""
+"""`cooplens bench`: speed, memory and quality of the pipeline's engines side by side, in one run.
+
+Each engine runs in its own process (so that peak memory is its own) over the same real dev articles: load time,
+articles/s as a batch job, single-article latency (the web UI's case), peak RSS, and its answers. The first engine
+is the reference (HF fp32); the others are compared with it: type decisions that flip, and chrF++ of the English
+summaries against the hand-written references (an engine is only worth its speed within 1 chrF++ point and 1 % of
+flipped labels, issue #12).
+"""
 import json
 import platform
 import resource
+import subprocess
+import sys
 import time
-from importlib import resources
 from pathlib import Path
 
-import torch
+import numpy as np
+
+ENGINES = {
+    "hf-fp32": {"classifier.dtype": "float32", "summarizer.dtype": "float32"},
+    "hf-bf16": {"classifier.dtype": "bfloat16", "summarizer.dtype": "bfloat16"},
+}
 
 
 def peak_rss_mib() -> float:
-    # ru_maxrss is KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
 
 
-def summarizer_timing(analyzer, articles: list, batch_size: int) -> dict:
-    """What the summary costs: the same articles analysed with and without the generator, batched (as the
-    batch CLI runs it) and one at a time (as the web UI runs it)."""
-    def seconds(which, texts, size):
+def bench_articles(n: int) -> list:
+    """The first n real-news dev articles (with their reference summaries), in corpus order."""
+    from cooplens.models.labelled import is_real_news, read_rows
+
+    rows = [r for r in read_rows("data/corpus/corpus.jsonl") if r["split"] == "dev" and is_real_news(r)]
+    return rows[:n]
+
+
+def run_engine(args) -> dict:
+    """One engine in this process: timings, memory and answers."""
+    import torch
+
+    from cooplens.models.analyzer import Analyzer
+
+    rows = bench_articles(args.articles)
+    items = [{"title": r.get("title"), "text": r["text"]} for r in rows]
+    t0 = time.perf_counter()
+    analyzer = Analyzer.from_pretrained(args.model, device=args.device, summarizer=args.summarizer,
+                                        settings=ENGINES[args.one])
+    load = time.perf_counter() - t0
+    analyzer.analyze(items[:2])                    # warm-up: first-call allocations
+    t0 = time.perf_counter()
+    results = analyzer.analyze(items, batch_size=args.batch_size)
+    batched = time.perf_counter() - t0
+    singles = []
+    for item in items[:args.singles]:
         t0 = time.perf_counter()
-        results = which.analyze(texts, batch_size=size)
-        return time.perf_counter() - t0, results
+        analyzer.analyze([item])
+        singles.append(time.perf_counter() - t0)
+    return {"engine": args.one, "model": analyzer.model_info["name"], "summarizer": analyzer.model_info["summarizer"],
+            "articles": len(items), "load_seconds": round(load, 2),
+            "articles_per_second": round(len(items) / batched, 3),
+            "single_article_seconds": round(float(np.median(singles)), 2),
+            "peak_rss_mib": round(peak_rss_mib()), "torch_threads": torch.get_num_threads(),
+            "types": [r.predicted_types for r in results], "is_cooperation": [r.is_cooperation for r in results],
+            "summaries": [r.summary_en if r.summary_kind == "generated" else "" for r in results],
+            "references": [r["summary_en"] for r in rows], "langs": [r["lang"] for r in rows]}
 
-    digest_only = analyzer.without_generator()
-    with_batched, results = seconds(analyzer, articles, batch_size)
-    with_single = sum(seconds(analyzer, [a], 1)[0] for a in articles[:4])
-    without_batched, _ = seconds(digest_only, articles, batch_size)
-    without_single = sum(seconds(digest_only, [a], 1)[0] for a in articles[:4])
-    return {"articles": len(articles),
-            "batched_seconds_per_summary": round((with_batched - without_batched) / len(articles), 2),
-            "single_article_seconds_per_summary": round((with_single - without_single) / min(len(articles), 4), 2),
-            "mean_words_per_summary": round(sum(len(r.summary_en.split()) for r in results) / len(results), 1)}
+
+def quality(run: dict, reference: dict, types: tuple) -> dict:
+    from cooplens.eval.metrics import summary_metrics
+
+    decisions = [(t in a, c) for a, c in zip(run["types"], run["is_cooperation"]) for t in types]
+    reference_decisions = [(t in a, c) for a, c in zip(reference["types"], reference["is_cooperation"]) for t in types]
+    chrf = summary_metrics(run["summaries"], run["references"], run["langs"])["overall"]
+    return {"label_flips": round(float(np.mean([a != b for a, b in zip(decisions, reference_decisions)])), 4),
+            "chrf_pp": chrf["chrf_pp"] if chrf else None,
+            "summaries_identical_to_reference": round(float(np.mean([a == b for a, b in zip(
+                run["summaries"], reference["summaries"])])), 3)}
 
 
 def main(args) -> int:
-    from cooplens.models.analyzer import Analyzer
+    if args.one:
+        print(json.dumps(run_engine(args)))
+        return 0
+    from cooplens.models.taxonomy import load_taxonomy
 
-    samples = [p.read_text(encoding="utf-8")
-               for p in sorted(Path(str(resources.files("cooplens.data") / "examples")).glob("*.txt"))]
-    articles = [samples[i % len(samples)] for i in range(args.articles)]
-    t0 = time.perf_counter()
-    analyzer = Analyzer.from_pretrained(args.model, device=args.device, summarizer=args.summarizer)
-    load_s = time.perf_counter() - t0
-    rss_after_load = peak_rss_mib()
-    analyzer.analyze(articles[:2])    # warm-up (first-call allocations)
-    t0 = time.perf_counter()
-    results = analyzer.analyze(articles, batch_size=args.batch_size)
-    elapsed = time.perf_counter() - t0
-    numbers = {
-        "model": analyzer.model_info["name"],
-        "articles": len(articles),
-        "mean_chars_per_article": round(sum(map(len, articles)) / len(articles)),
-        "seconds": round(elapsed, 2),
-        "articles_per_second": round(len(articles) / elapsed, 3),
-        "seconds_per_article": round(elapsed / len(articles), 3),
-        "load_seconds": round(load_s, 2),
-        "peak_rss_mib_after_load": round(rss_after_load),
-        "peak_rss_mib": round(peak_rss_mib()),
-        "failed": sum(r.error is not None for r in results),
-        "device": str(analyzer.classifier.device),
-        "torch_threads": torch.get_num_threads(),
-        "cpu": platform.processor() or platform.machine(),
-    }
-    if analyzer.generator:
-        numbers["summarizer"] = summarizer_timing(analyzer, articles[:args.summaries], args.batch_size)
-    print(json.dumps(numbers, indent=2))
+    runs = []
+    for engine in args.engines:
+        command = [sys.executable, "-m", "cooplens.serve.cli", "bench", "--one", engine, "--articles",
+                   str(args.articles), "--batch-size", str(args.batch_size), "--singles", str(args.singles)]
+        for flag, value in (("--model", args.model), ("--summarizer", args.summarizer), ("--device", args.device)):
+            if value:
+                command += [flag, value]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        runs.append(json.loads(output.strip().splitlines()[-1]))
+    types = load_taxonomy().types
+    table = []
+    for run in runs:
+        row = {k: v for k, v in run.items() if k not in ("types", "is_cooperation", "summaries", "references", "langs")}
+        row.update(quality(run, runs[0], types))
+        row["speed_vs_reference"] = round(run["articles_per_second"] / runs[0]["articles_per_second"], 2)
+        table.append(row)
+    report = {"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}", "runs": table}
+    print(json.dumps(report, indent=2))
     if args.out:
-        Path(args.out).write_text(json.dumps(numbers, indent=2) + "\n")
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -7,6 +7,8 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from cooplens.models.labelled import is_general_news
+
 ECE_BINS = 10
 
 
@@ -100,7 +102,17 @@ def classification_metrics(rows: list, results: list, taxonomy) -> dict:
               "cooperation_gold": bool(coop_gold[i]), "cooperation_prob": round(float(coop_prob[i]), 3),
               "error": round(float(errors[i]), 3), "text": rows[i]["text"][:300]}
              for i in np.argsort(-errors)[:10]]
+    coop_rows = coop_gold == 1
+    exact = (float(np.mean((predicted[coop_rows] == gold[coop_rows].astype(bool)).all(axis=1)
+                           & (coop_predicted[coop_rows] == 1))) if coop_rows.any() else None)
+    general = np.array([is_general_news(r) for r in rows], dtype=bool)
     summary = {"articles": len(rows), "micro_f1": overall["micro_f1"], "macro_f1": overall["macro_f1"],
+               "exact_type_set": None if exact is None else round(exact, 4),
+               "cooperation_f1": prf(float(np.sum((coop_predicted == 1) & coop_rows)),
+                                     float(np.sum((coop_predicted == 1) & ~coop_rows)),
+                                     float(np.sum((coop_predicted == 0) & coop_rows)))["f1"],
+               "general_news_called_cooperation": (round(float(np.mean(coop_predicted[general])), 4)
+                                                   if general.any() else None),
                "scope_accuracy": None if scope_acc is None else round(scope_acc, 4),
                "cooperation_auroc": None if auroc(coop_gold, coop_prob) is None else round(auroc(coop_gold, coop_prob), 4),
                "cooperation_accuracy": round(float(np.mean(coop_predicted == coop_gold)), 4) if len(rows) else None,
@@ -182,3 +194,33 @@ def reference_free_scores(summaries: list, sources: list, references: list, enco
     return {"english_share": round(float(english.mean()), 4), "source_similarity": round(float(sims.mean()), 4),
             "length_ratio": round(float(np.median(lengths / ref_lengths)), 3),
             "lase": round(float(np.mean(english * sims * penalty)), 4)}
+
+
+def same_party(predicted: str, gold: str) -> bool:
+    """Names match when equal or when one is a word sequence inside the other ("Isfahan" and "Isfahan University of
+    Medical Sciences", "WHO" and "World Health Organization (WHO)")."""
+    a, b = (" ".join(re.findall(r"\w+", name.lower())) for name in (predicted, gold))
+    return bool(a and b) and (a == b or f" {a} " in f" {b} " or f" {b} " in f" {a} ")
+
+
+def actor_metrics(gold: dict, results: list) -> dict:
+    """Precision and recall of the actors (parties of the reported cooperation) against gold actors {id: [{name,
+    role}]}: by name, and by name and role. Each gold actor is matched at most once."""
+    counts = {"name": [0, 0, 0], "name_and_role": [0, 0, 0]}      # matched, predicted, gold
+    for result in results:
+        if result.id not in gold:
+            continue
+        wanted = gold[result.id]
+        predicted = [a for a in result.actors if a["role"] != "mentioned"]
+        for key, with_role in (("name", False), ("name_and_role", True)):
+            free = list(wanted)
+            for actor in predicted:
+                hit = next((g for g in free if same_party(actor["name"], g["name"])
+                            and (not with_role or actor["role"] == g["role"])), None)
+                if hit is not None:
+                    free.remove(hit)
+                    counts[key][0] += 1
+            counts[key][1] += len(predicted)
+            counts[key][2] += len(wanted)
+    return {key: {"precision": round(m / p, 4) if p else None, "recall": round(m / g, 4) if g else None,
+                  "articles": sum(r.id in gold for r in results)} for key, (m, p, g) in counts.items()}

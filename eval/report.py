@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cooplens.eval.metrics import classification_metrics, reference_free_scores, summary_metrics
+from cooplens.eval.metrics import actor_metrics, classification_metrics, reference_free_scores, summary_metrics
 from cooplens.models.faithfulness import check_against_source
+from cooplens.models.labelled import is_real_news
 from cooplens.models.parties import Party
 from cooplens.models.text import split_sentences
 
@@ -51,6 +52,8 @@ def summary_scores(analyzer, pairs: list) -> dict:
     reference-free LaSE-style check and what the faithfulness guard removed."""
     from cooplens.models.langid import detect_language
 
+    if not pairs:
+        return {}
     rows = [row for row, _ in pairs]
     results = [res for _, res in pairs]
     references, langs = [r["summary_en"] for r in rows], [r["lang"] for r in rows]
@@ -79,18 +82,39 @@ def summary_scores(analyzer, pairs: list) -> dict:
     return out
 
 
-def evaluate_model(model: str | None, rows: list, device: str | None = None, summarizer: str | None = None) -> dict:
+REAL_GROUPS = {"fa": "fa", "bn": "bn"}      # every other language of real news is "other"
+
+
+def groups(pairs: list) -> dict:
+    """The rows that matter apart: real news first (all, and per language group), then the written corpus."""
+    out = {"real news": [p for p in pairs if is_real_news(p[0])]}
+    for lang in ("fa", "bn", "other"):
+        out[f"real news: {lang}"] = [p for p in out["real news"] if REAL_GROUPS.get(p[0]["lang"], "other") == lang]
+    out["written and other"] = [p for p in pairs if not is_real_news(p[0])]
+    return out
+
+
+def evaluate_model(model: str | None, rows: list, device: str | None = None, summarizer: str | None = None,
+                   settings: dict | None = None, actors_gold: dict | None = None) -> dict:
     from cooplens.models.analyzer import Analyzer
 
-    analyzer = Analyzer.from_pretrained(model, device=device, summarizer=summarizer)
+    analyzer = Analyzer.from_pretrained(model, device=device, summarizer=summarizer, settings=settings)
     started = time.perf_counter()
     results = analyzer.analyze([{"title": r.get("title"), "text": r["text"]} for r in rows], ids=[r["id"] for r in rows])
     seconds = time.perf_counter() - started
     failed = [r.id for r in results if r.error]
     ok = [(row, res) for row, res in zip(rows, results) if not res.error]
     metrics = classification_metrics([r for r, _ in ok], [res for _, res in ok], analyzer.taxonomy)
-    metrics["summaries"] = summary_scores(analyzer, [(row, res) for row, res in ok
-                                                     if row["is_cooperation"] and row.get("summary_en")])
+    metrics["groups"] = {name: classification_metrics([r for r, _ in part], [res for _, res in part],
+                                                      analyzer.taxonomy)["summary"]
+                         for name, part in groups(ok).items() if part}
+    # real news has a reference for negatives too: users paste those, and the same faithfulness rules hold
+    metrics["summaries"] = summary_scores(analyzer, [(row, res) for row, res in ok if row.get("summary_en")
+                                                     and (row["is_cooperation"] or is_real_news(row))])
+    metrics["summaries_real_news"] = summary_scores(analyzer, [(row, res) for row, res in ok
+                                                               if row.get("summary_en") and is_real_news(row)])
+    if actors_gold:
+        metrics["actors"] = actor_metrics(actors_gold, [res for _, res in ok])
     metrics["model"] = analyzer.model_info
     metrics["failed_ids"] = failed
     metrics["seconds_per_article"] = round(seconds / max(len(rows), 1), 3)
@@ -151,35 +175,48 @@ def html_report(results: dict, data_path: str, command: str) -> str:
     parts.append("<h2>Summary</h2>" + table(["model", *keys, "s/article"],
                  [[n, *[results[n]["metrics"]["summary"][k] for k in keys], results[n]["metrics"]["seconds_per_article"]]
                   for n in names]))
+    group_keys = ["articles", "micro_f1", "macro_f1", "exact_type_set", "cooperation_f1",
+                  "general_news_called_cooperation", "scope_accuracy", "type_ece"]
+    parts.append("<h2>Real news first</h2><p>Real published articles (the test of what users meet), per language "
+                 "group, and the corpus written for the project. exact_type_set: share of cooperation articles whose "
+                 "predicted type set is exactly the gold set.</p>" + table(
+        ["model", "rows", *group_keys], [[n, group, *[block.get(k) for k in group_keys]]
+                                         for n in names for group, block in results[n]["metrics"]["groups"].items()]))
     langs = sorted({lang for n in names for lang in results[n]["metrics"]["per_language"]})
     parts.append("<h2>Macro-F1 per language</h2>" + table(
         ["model", *langs], [[n, *[results[n]["metrics"]["per_language"].get(lang, {}).get("macro_f1") for lang in langs]]
                             for n in names]))
-    parts.append("<h2>English summaries vs references</h2><p>Cooperation articles with a reference summary. "
-                 "<i>shipped</i>: the model's summary (after the faithfulness guard); <i>digest</i>: the structured "
-                 "digest; <i>key_sentences</i>: the cited source sentences, untranslated (the floor). Faithfulness: "
-                 "share of numbers and gazetteer names in the summary that trace to the source.</p>" + table(
-        ["model", "summary", "chrF++", "ROUGE-1", "ROUGE-2", "ROUGE-L", "faithfulness", *[f"chrF++ {lang}" for lang in langs]],
-        [[n, f"{variant} ({results[n]['metrics']['summaries']['kind']})" if variant == "shipped" else variant,
-          *[(results[n]["metrics"]["summaries"][variant]["overall"] or {}).get(k)
-            for k in ("chrf_pp", "rouge_1", "rouge_2", "rouge_l")],
-          results[n]["metrics"]["summaries"][variant]["faithfulness_rate"],
-          *[(results[n]["metrics"]["summaries"][variant]["per_language"].get(lang) or {}).get("chrf_pp") for lang in langs]]
-         for n in names for variant in ("shipped", "digest", "key_sentences")]))
-    parts.append("<h3>Reference-free check (LaSE-style) and the guard</h3>" + table(
-        ["model", "summary", "English share", "source similarity (e5)", "length ratio (median)", "LaSE",
-         "generated", "faithfulness before the guard", "with sentences removed", "sentences removed", "withheld"],
-        [[n, variant, *[results[n]["metrics"]["summaries"][variant]["reference_free"].get(k)
-                        for k in ("english_share", "source_similarity", "length_ratio", "lase")],
-          *([results[n]["metrics"]["summaries"]["guard"][k] for k in
-             ("generated_summaries", "generated_faithfulness_before_guard", "summaries_with_removed_sentences",
-              "sentences_removed", "summaries_withheld")]
-            if variant == "shipped" else [""] * 5)]
-         for n in names for variant in ("shipped", "digest")]))
-    for n in names:
-        parts.append(f"<h3>Sample summaries: {html.escape(n)}</h3>" + table(
-            ["id", "lang", "summary", "reference"],
-            [[x["id"], x["lang"], x["summary"], x["reference"]] for x in results[n]["metrics"]["summaries"]["samples"]]))
+    if all(results[n]["metrics"]["summaries"] for n in names):     # the data has reference summaries
+        parts.append("<h2>English summaries vs references</h2><p>Cooperation articles with a reference summary. "
+                     "<i>shipped</i>: the model's summary (after the faithfulness guard); <i>digest</i>: the structured "
+                     "digest; <i>key_sentences</i>: the cited source sentences, untranslated (the floor). Faithfulness: "
+                     "share of numbers and gazetteer names in the summary that trace to the source.</p>" + table(
+            ["model", "summary", "chrF++", "ROUGE-1", "ROUGE-2", "ROUGE-L", "faithfulness", *[f"chrF++ {lang}" for lang in langs]],
+            [[n, f"{variant} ({results[n]['metrics']['summaries']['kind']})" if variant == "shipped" else variant,
+              *[(results[n]["metrics"]["summaries"][variant]["overall"] or {}).get(k)
+                for k in ("chrf_pp", "rouge_1", "rouge_2", "rouge_l")],
+              results[n]["metrics"]["summaries"][variant]["faithfulness_rate"],
+              *[(results[n]["metrics"]["summaries"][variant]["per_language"].get(lang) or {}).get("chrf_pp") for lang in langs]]
+             for n in names for variant in ("shipped", "digest", "key_sentences")]))
+        parts.append("<h3>Reference-free check (LaSE-style) and the guard</h3>" + table(
+            ["model", "summary", "English share", "source similarity (e5)", "length ratio (median)", "LaSE",
+             "generated", "faithfulness before the guard", "with sentences removed", "sentences removed", "withheld"],
+            [[n, variant, *[results[n]["metrics"]["summaries"][variant]["reference_free"].get(k)
+                            for k in ("english_share", "source_similarity", "length_ratio", "lase")],
+              *([results[n]["metrics"]["summaries"]["guard"][k] for k in
+                 ("generated_summaries", "generated_faithfulness_before_guard", "summaries_with_removed_sentences",
+                  "sentences_removed", "summaries_withheld")]
+                if variant == "shipped" else [""] * 5)]
+             for n in names for variant in ("shipped", "digest")]))
+        parts.append("<h2>Actors (who did what with whom)</h2><p>Parties of the reported cooperation against gold actors "
+                     "of the real test split: by name, and by name and role.</p>" + table(
+            ["model", "match", "precision", "recall", "articles"],
+            [[n, key, block["precision"], block["recall"], block["articles"]]
+             for n in names for key, block in results[n]["metrics"].get("actors", {}).items()]))
+        for n in names:
+            parts.append(f"<h3>Sample summaries: {html.escape(n)}</h3>" + table(
+                ["id", "lang", "summary", "reference"],
+                [[x["id"], x["lang"], x["summary"], x["reference"]] for x in results[n]["metrics"]["summaries"]["samples"]]))
     for n in names:
         m, taxonomy = results[n]["metrics"], results[n]["taxonomy"]
         images = plots(n, m, taxonomy)
@@ -197,6 +234,12 @@ def html_report(results: dict, data_path: str, command: str) -> str:
            + "".join(parts) + "</body></html>"
 
 
+def actors_gold(path: str | None) -> dict:
+    if not path or not Path(path).exists():
+        return {}
+    return {row["id"]: row["actors"] for row in map(json.loads, Path(path).read_text(encoding="utf-8").splitlines())}
+
+
 def run_cli(args) -> int:
     import sys
 
@@ -205,12 +248,15 @@ def run_cli(args) -> int:
     rows = read_rows(Path(args.data))
     if args.split:
         rows = [r for r in rows if r["split"] == args.split]
+    if args.real_only:
+        rows = [r for r in rows if is_real_news(r)]
     if args.limit:
         rows = rows[:args.limit]
     results = {}
     for model in args.model or [None]:
         name = model or "default"
-        results[name] = evaluate_model(model, rows, args.device, args.summarizer)
+        settings = dict(assignment.split("=", 1) for assignment in args.set)
+        results[name] = evaluate_model(model, rows, args.device, args.summarizer, settings, actors_gold(args.actors))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "cooplens " + " ".join(sys.argv[1:])
@@ -219,7 +265,7 @@ def run_cli(args) -> int:
     (out / "report.html").write_text(html_report(results, args.data, command), encoding="utf-8")
     for name, r in results.items():
         print(name, json.dumps(r["metrics"]["summary"]))
-        for variant in ("shipped", "digest", "key_sentences"):
+        for variant in ("shipped", "digest", "key_sentences") if r["metrics"]["summaries"] else ():
             block = r["metrics"]["summaries"][variant]
             print(f"  summary {variant}:", json.dumps(block["overall"]), "faithfulness", block["faithfulness_rate"])
     print(f"report: {out / 'report.html'}")

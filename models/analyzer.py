@@ -14,8 +14,9 @@ from dataclasses import asdict, replace
 from importlib import resources
 from pathlib import Path
 
+from cooplens.models.actors import extract_actors
 from cooplens.models.card import model_card
-from cooplens.models.classifier import PrototypeClassifier, SequenceClassifier
+from cooplens.models.classifier import HeadClassifier, PrototypeClassifier, SequenceClassifier
 from cooplens.models.config import PipelineConfig, SummarizerConfig
 from cooplens.models.decision import decide
 from cooplens.models.encoder import SentenceEncoder
@@ -23,11 +24,11 @@ from cooplens.models.fetch import resolve_base_model
 from cooplens.models.langid import language_warnings
 from cooplens.models.parties import Gazetteer, estimate_scope
 from cooplens.models.schema import AnalysisResult, Evidence, Summary, TypeScore
-from cooplens.models.summarizer import GenerativeSummarizer, digest
+from cooplens.models.summarizer import GenerativeSummarizer, content_plan, digest
 from cooplens.models.taxonomy import load_taxonomy, save_taxonomy
-from cooplens.models.text import InputError, article_text, prepare
+from cooplens.models.text import InputError, article_text, informative, prepare
 
-DEFAULT_MODEL = "cooplens-e5-lora"
+DEFAULT_MODEL = "cooplens-gemma-head"
 SHIPPED = Path(str(resources.files("cooplens.models") / "shipped"))
 EVAL_FILE = "metrics.json"          # every dev/test number behind the card's summary, copied along
 logger = logging.getLogger("cooplens")
@@ -59,6 +60,15 @@ def fuse_scope(model_probs: dict, party_probs: dict) -> dict:
     return {s: p / total for s, p in product.items()}
 
 
+def key_sentences(prepared, output, decision) -> list:
+    """Sentence indices an English summary should cover: the best evidence of each predicted type, most probable
+    type first; without a predicted type, the informative sentences after the lead."""
+    chosen = [output.evidence[name][0][0] for name in decision.predicted_types if output.evidence.get(name)]
+    if not chosen:
+        chosen = [j for j, s in enumerate(prepared.sentences[1:4], start=1) if informative(s)]
+    return list(dict.fromkeys(chosen))
+
+
 def raw_article(item) -> str:
     """An input as one string: a text, or a {"title", "text"} mapping. Anything else is an input error."""
     if isinstance(item, str):
@@ -80,20 +90,24 @@ class Analyzer:
             self.classifier = PrototypeClassifier(encoder, self.taxonomy, spec)
         elif spec.kind == "sequence_classification":
             self.classifier = SequenceClassifier(self.folder, self.taxonomy, spec, device)
+        elif spec.kind == "embedding_head":
+            self.classifier = HeadClassifier(self.folder, self.taxonomy, spec, device)
         else:
             raise ValueError(f"{self.folder}/cooplens.json: unknown classifier kind {spec.kind!r}")
         self.generator = None
         if config.summarizer.kind == "generated":
             self.generator = GenerativeSummarizer(summarizer_location(config.summarizer.model, self.folder), device,
                                                   num_beams=config.summarizer.num_beams,
-                                                  batch_size=config.summarizer.batch_size)
+                                                  batch_size=config.summarizer.batch_size,
+                                                  dtype=config.summarizer.dtype)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None,
-                        summarizer: str | None = None) -> "Analyzer":
+                        summarizer: str | None = None, settings: dict | None = None) -> "Analyzer":
         """A shipped model name (default: the fine-tuned e5 model) or a cooplens model folder. summarizer
         replaces the folder's own: "digest", a summarizer folder (`cooplens train-summarizer`), or a seq2seq /
-        decoder checkpoint folder or hub id."""
+        decoder checkpoint folder or hub id. settings overrides config values by dotted name
+        ({"summarizer.strategy": "translate", "classifier.relative_threshold": 0.5})."""
         name_or_path = name_or_path or DEFAULT_MODEL
         folder = shipped_model_path(name_or_path) or Path(name_or_path).expanduser()
         if not (folder / "cooplens.json").exists():
@@ -101,6 +115,12 @@ class Analyzer:
                 f"{name_or_path!r} is neither a shipped cooplens model nor a folder with cooplens.json "
                 f"(train one with `cooplens train`, or omit --model for the default)")
         config = PipelineConfig.load(folder)
+        for dotted, value in (settings or {}).items():
+            part, _, name = dotted.partition(".")
+            section = getattr(config, part, None)
+            if section is None or not hasattr(section, name):
+                raise ValueError(f"unknown setting {dotted!r} (see models/config.py)")
+            setattr(section, name, type(getattr(section, name))(value))
         if summarizer:
             config.summarizer = (SummarizerConfig("digest") if summarizer == "digest" else
                                  replace(config.summarizer, kind="generated", model=summarizer))
@@ -177,20 +197,35 @@ class Analyzer:
         order = sorted(prepared)
         articles = [prepared[i] for i in order]
         outputs = self.classifier.predict([p.sentences for p in articles])
-        parties = [self.gazetteer.find(p.text, p.language.code) for p in articles]
+        mentions = [self.gazetteer.mentions(p.text, p.language.code) for p in articles]
+        parties = [list(dict.fromkeys(party for party, _, _ in found)) for found in mentions]
         decided = [self._decide(p, output, found) for p, output, found in zip(articles, outputs, parties)]
         digests = [digest(p.text, p.language.code, found, [self.taxonomy.labels[n] for n in decision.predicted_types],
                           decision.scope, (evidence[0].sentence if evidence else p.sentences[0]))
                    for p, found, (decision, _, evidence) in zip(articles, parties, decided)]
-        summaries = (self.generator.summarize(articles, parties, digests, self.gazetteer) if self.generator and articles
-                     else [Summary(d, "digest") for d in digests])
+        summaries = (self.generator.summarize(
+            articles, parties, digests, self.gazetteer, self.config.summarizer,
+            [key_sentences(p, output, d) for p, output, (d, _, _) in zip(articles, outputs, decided)],
+            [self.plan(p, named, d) for p, named, (d, _, _) in zip(articles, mentions, decided)], self.similarity)
+            if self.generator and articles else [Summary(d, "digest") for d in digests])
         results = [None] * len(texts)
         for i, error in failures.items():
             results[i] = AnalysisResult.failed(ids[i], error, self.model_info)
-        for i, p, output, found, decided_i, digest_text, summary in zip(order, articles, outputs, parties, decided,
-                                                                       digests, summaries):
-            results[i] = self._result(ids[i], p, output, found, *decided_i, digest_text, summary)
+        for i, p, output, found, named, decided_i, digest_text, summary in zip(
+                order, articles, outputs, parties, mentions, decided, digests, summaries):
+            actors = extract_actors(p, named, decided_i[0].predicted_types, decided_i[2])
+            results[i] = self._result(ids[i], p, output, found, actors, *decided_i, digest_text, summary)
         return results
+
+    def plan(self, prepared, mentions: list, decision) -> str:
+        """The content plan a plan-trained generator reads (summarizer.content_plan; training writes it alike)."""
+        actors = extract_actors(prepared, mentions, decision.predicted_types, [])
+        return content_plan([self.taxonomy.labels[n] for n in decision.predicted_types], actors, prepared.text)
+
+    def similarity(self, english: list, sources: list) -> list:
+        """For each English sentence, its cosine similarity to the closest of the source sentences."""
+        vectors = self.classifier.embed(english + sources)
+        return (vectors[:len(english)] @ vectors[len(english):].T).max(axis=1).tolist()
 
     def _decide(self, prepared, output, parties: list) -> tuple:
         """The decision, the fused scope probabilities, and the evidence sentences of each predicted type."""
@@ -201,7 +236,8 @@ class Analyzer:
                     for name in decision.predicted_types for j, score in output.evidence.get(name, [])]
         return decision, scope_probs, evidence
 
-    def _result(self, item_id, prepared, output, parties, decision, scope_probs, evidence, digest_text, summary):
+    def _result(self, item_id, prepared, output, parties, actors, decision, scope_probs, evidence, digest_text,
+                summary):
         types = sorted((TypeScore(name, round(p, 4), name in decision.predicted_types,
                                   self.config.classifier.threshold(name))
                         for name, p in output.type_probs.items()), key=lambda t: -t.probability)
@@ -218,4 +254,5 @@ class Analyzer:
             scope_probabilities={k: round(v, 4) for k, v in scope_probs.items()},
             summary_en=summary.text, summary_kind=summary.kind, evidence=evidence,
             warnings=warnings + list(summary.warnings), model=self.model_info, digest=digest_text,
-            summary_check=summary.check, parties=[asdict(p) for p in parties], source_text=prepared.text)
+            summary_check=summary.check, parties=[asdict(p) for p in parties], actors=actors,
+            source_text=prepared.text)

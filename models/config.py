@@ -46,6 +46,7 @@ class ClassifierConfig:
     relative_threshold: float = 0.0
     unsure_band: tuple = (0.35, 0.65)          # a deciding probability inside it gets a low-confidence warning
     batch_size: int = 16                       # texts per encoder pass
+    dtype: str = "float32"                     # float32 | bfloat16 | auto (bf16 where the CPU/GPU runs it fast)
 
     def threshold(self, type_name: str) -> float:
         return self.thresholds.get(type_name, 0.5)
@@ -55,8 +56,14 @@ class ClassifierConfig:
 class SummarizerConfig:
     kind: str = "digest"                       # "digest" (extracted) | "generated" (a trained generator + guard)
     model: str | None = None                   # shipped summarizer name, folder in the model folder, path or hub id
+    # "summary": the article's lead -> an English summary in one generation; "translate": extract-then-translate,
+    # the lead and the key (evidence) sentences translated one by one, each checked against its own source sentence
+    strategy: str = "summary"
+    key_sentences: int = 3                     # translate: at most this many sentences (the lead first)
+    support_threshold: float = 0.0             # guard: least similarity of a sentence to its source (0 = unchecked)
     num_beams: int = 1
     batch_size: int = 8                        # articles per generate() call
+    dtype: str = "float32"                     # float32 | bfloat16 | auto (bf16 where the CPU/GPU runs it fast)
 
 
 @dataclass
@@ -144,6 +151,7 @@ class GeneratorSettings:
     max_source_tokens: int = 320
     max_new_tokens: int = 128
     no_repeat_ngram_size: int = 8            # blocks long loops only (see models/README.md)
+    content_plan: bool = False               # trained with a verified plan line (summarizer.content_plan) in its prompt
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     format: str = "cooplens-summarizer/1"

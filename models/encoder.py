@@ -1,8 +1,8 @@
-"""A sentence encoder over any Hugging Face encoder folder (e5 by default): mean pooling and L2 normalisation."""
+"""A sentence encoder over any Hugging Face encoder folder (e5, EmbeddingGemma): mean pooling, L2 normalisation."""
 import numpy as np
 import torch
 
-from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers
+from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -11,16 +11,17 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class SentenceEncoder:
-    """E5-style embeddings: 'query: ' / 'passage: ' prefixes, mean pooling, unit length."""
+    """Embeddings with the model's task prefix ('query: ' for e5), mean pooling, unit length."""
 
-    def __init__(self, path: str, device: str | None = None, max_length: int = 512, batch_size: int = 32):
+    def __init__(self, path: str, device: str | None = None, max_length: int = 512, batch_size: int = 32,
+                 dtype: str = "float32"):
         from transformers import AutoModel, AutoTokenizer
 
         self.path = path
         self.device = pick_device(device)
         with quiet_transformers():     # the pooler we never use is reported missing on every load
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path).to(self.device).eval()
+            self.model = AutoModel.from_pretrained(path).to(self.device, dtype=torch_dtype(dtype, self.device)).eval()
         self.max_length = max_length
         self.batch_size = batch_size
 

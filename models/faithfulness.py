@@ -1,14 +1,26 @@
-"""Faithfulness of an English summary to its source: every number and every named party in the summary must
-be traceable to the source text. Small generators fail exactly there, so the Analyzer guards generated text:
-a sentence carrying a number or a party the source does not have is dropped, the result's warnings say what was
-removed, and a generation with no clean sentence is withheld (the digest is shown instead).
-
-A party counts as traceable when the gazetteer finds it in the source, or when it is the country of a place
-found there ("Isfahan" in the source makes "Iran" traceable). Names the gazetteer does not know (people, most
-organisations) cannot be checked this way; the guard says nothing about them."""
+"""Faithfulness of an English summary to its source. Small generators fail exactly there, so every generated
+sentence is checked, and a sentence that fails is dropped (the result's warnings say what and why):
+- every number, in digits or in words ("two hundred"), must occur in the source (any digit script);
+- every party the gazetteer knows must be in the source, or be the country of a place in the source;
+- every other proper name must trace to the source across scripts: its distinctive words (not "Ministry",
+  "University", titles, months) are compared by consonant skeleton with the source's words romanised by anyascii
+  ("Isfahan" ~ اصفهان -> "sfhn"; "Guangzhou" ~ گوانگژو), so an invented person or organisation does not pass;
+- the sentence must be supported by the source: its cross-lingual similarity to the closest source sentence
+  (multilingual encoder) must reach the threshold chosen on labelled real dev data (models/README.md);
+- a sentence that repeats an earlier one (word overlap) is dropped.
+A generation with no clean sentence is withheld: the Analyzer then shows the verified parties and the lead."""
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 
+import yaml
+
+from anyascii import anyascii
+from rapidfuzz import fuzz
+
+from cooplens.models.parties import WORD_CHAR
 from cooplens.models.text import ascii_digits
 
 # English sentence ends, not after a title or an initial ("Dr. Ali", "U.N. agencies")
@@ -16,15 +28,163 @@ ENGLISH_SENTENCE_END = re.compile(r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bMrs\.
                                   r"(?<!\b[A-Z]\.)(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
 ORDINAL_OR_SMALL = {str(i) for i in range(0, 11)}   # "two sides", list numbering: too common to flag
+NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
+                                           "thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+NUMBER_WORDS.update({w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety"
+                                                            .split())})
+SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
+NUMBER_PHRASE = re.compile(r"\b(?:(?:%s)(?:[\s-]+(?:and\s+)?)?)+\b" % "|".join(list(NUMBER_WORDS) + list(SCALES)), re.I)
+# Capitalised words that name kinds of things, roles, titles and dates rather than a particular party: they are
+# translated, not transliterated, so they cannot be traced by spelling and are not checked.
+GENERIC_WORDS = set("""the a an and of for in on at to by with from as its their his her our this that these those
+ministry minister ministers health medical medicine sciences science university universities hospital hospitals
+clinic society organization organisation department office centre center province provincial city municipality
+council committee foundation institute national international general director directorate deputy head
+president prime chairman chief governor governorate ambassador embassy consul consulate republic islamic people
+peoples army forces force commission agency authority bank fund programme program world united nations
+secretary affairs foreign public welfare social security service services emergency management headquarters
+relief blood transfusion academy college school group company corporation division unit team mission
+conference summit day week year month red crescent cross state states government federal district county region
+regional network association union federation ministerial cabinet parliament assembly senate court police
+council's ministry's university's dr mr mrs ms prof professor sheikh imam sayyid seyed seyyed hajj eng engineer
+general's north south east west northern southern eastern western central new old great holy grand supreme
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december farvardin ordibehesht khordad tir mordad shahrivar mehr aban azar dey
+bahman esfand muharram safar ramadan shawwal eid nowruz covid coronavirus corona who unicef undp unhcr
+english persian bengali arabic urdu turkish russian french chinese islamic christian muslim mou moa ngo ngos
+un ceo pm mp mps sars hiv aids tb ict it ai gdp""".split()) | set(NUMBER_WORDS) | set(SCALES)
 
 
-def numbers_in(text: str) -> set:
-    """Numbers as digit strings (thousands separators dropped; Persian/Bengali digits read as ASCII)."""
+@lru_cache(maxsize=1)
+def key_terms() -> list:
+    """[(English term, regex for the summary, regex for the source)] from data/terms.yaml: diseases and weekdays,
+    which a small generator swaps (cholera -> measles, Thursday -> Wednesday)."""
+    raw = yaml.safe_load(Path(str(resources.files("cooplens.data") / "terms.yaml")).read_text(encoding="utf-8"))
+    terms = []
+    for group in raw.values():
+        for term, forms in group.items():
+            latin = [f for f in forms if re.fullmatch(r"[A-Za-z\- ]+", f)]
+            terms.append((term, re.compile(rf"\b(?:{'|'.join(re.escape(f) for f in latin)})\b", re.I),
+                          re.compile(rf"(?<!{WORD_CHAR})(?:{'|'.join(re.escape(f) for f in forms)})", re.I)))
+    return terms
+
+
+def untraced_terms(summary: str, source: str) -> list:
+    """Diseases and weekdays the summary names that the source does not (in any of their forms)."""
+    return [term for term, in_summary, in_source in key_terms()
+            if in_summary.search(summary) and not in_source.search(source)]
+
+
+def number_words(text: str) -> set:
+    """Numbers written as English words ("two hundred and fifty" -> "250"), as digit strings."""
     found = set()
+    for match in NUMBER_PHRASE.finditer(text):
+        total, current = 0, 0
+        for word in re.findall(r"[a-z]+", match.group(0).lower()):
+            if word in NUMBER_WORDS:
+                current += NUMBER_WORDS[word]
+            elif word in SCALES:
+                current = max(current, 1) * SCALES[word]
+                if SCALES[word] > 100:
+                    total, current = total + current, 0
+        found.add(str(total + current))
+    return found
+
+
+@lru_cache(maxsize=1)
+def scale_words() -> tuple:
+    """(regex of "N <scale word>", word -> factor) from data/numbers.yaml."""
+    raw = yaml.safe_load(Path(str(resources.files("cooplens.data") / "numbers.yaml")).read_text(encoding="utf-8"))
+    scales = {str(k).lower(): int(v) for k, v in raw.items()}
+    words = "|".join(re.escape(w) for w in sorted(scales, key=len, reverse=True))
+    return re.compile(rf"(\d+(?:[.,]\d+)?)\s*(?:-\s*)?({words})(?!\w)", re.I), scales
+
+
+def scaled_figures(text: str) -> set:
+    """Figures written with a scale word ("30 হাজার", "1.5 crore", "۲ میلیارد") as full digit strings."""
+    pattern, scales = scale_words()
+    found = set()
+    text = re.sub(r"(\d)\s*(?:দশমিক|ممیز)\s*(\d)", r"\1.\2", ascii_digits(text))     # "10 দশমিক 9" = 10.9
+    for number, word in pattern.findall(text.replace("٫", ".").replace("٬", ",")):
+        value = float(number.replace(",", ".")) * scales[word.lower()]
+        if value == int(value):
+            found.add(str(int(value)))
+    return found
+
+
+def numbers_in(text: str, words: bool = False) -> set:
+    """Numbers as digit strings (thousands separators dropped; Persian/Bengali digits read as ASCII; a figure with
+    a scale word in any language also as its full value), and with words=True English number words too (for a
+    summary; a source in another language writes digits)."""
+    found = (number_words(text) if words else set()) | scaled_figures(text)
     for raw in NUMBER.findall(ascii_digits(text).replace("٬", ",").replace("٫", ".")):
         found.add(raw.replace(",", ""))
         found.update(re.split(r"[./]", raw.replace(",", "")))   # "1398/07/30" also contains 1398, 07, 30
     return {n.lstrip("0") or "0" for n in found if n}
+
+
+# Arabic-script letters as Persian and Urdu pronounce them, where anyascii follows Arabic (ض is "z" in Tehran)
+ARABIC_SCRIPT = str.maketrans({"ض": "z", "ظ": "z", "ذ": "z", "ث": "s", "ص": "s", "ط": "t", "ع": "", "ء": "",
+                               "ة": "h", "ى": "y", "غ": "gh"})
+DIGRAPHS = (("sh", "s"), ("ch", "c"), ("zh", "z"), ("kh", "k"), ("th", "t"), ("dh", "d"), ("gh", "g"),
+            ("ph", "f"), ("bh", "b"), ("jh", "j"), ("ng", "n"))
+
+
+def phonetic_key(word: str) -> str:
+    """A name's consonant skeleton, comparable across scripts: romanised, lower case, vowels and the letters
+    scripts disagree on dropped, digraphs folded, doubles collapsed ("Isfahan" and اصفهان both give "sfhn")."""
+    key = re.sub(r"[^a-z]", "", anyascii(word.translate(ARABIC_SCRIPT)).lower())
+    key = re.sub(r"c(?=[eiy])", "s", key).replace("c", "k").replace("x", "ks")      # English spelling: vaccine
+    key = re.sub(r"[aeiouyw]", "", key.translate(str.maketrans("qmv", "knw")))
+    for digraph, letter in DIGRAPHS:
+        key = key.replace(digraph, letter)
+    return re.sub(r"(.)\1+", r"\1", key).removesuffix("h") or key[:1]    # a final h is mostly silent (Ninh)
+
+
+NAME = re.compile(r"[A-Z][\w'’\-]*(?:\s+(?:(?:of|for|and|the|de|al|el|bin|ibn)\s+)?[A-Z][\w'’\-]*)*")
+
+
+def proper_names(summary: str) -> list:
+    """Capitalised name spans of an English text, with the distinctive words of each ([(span, [words])]); spans
+    made only of generic words (Ministry of Health) are left out."""
+    out = []
+    for match in NAME.finditer(summary):
+        words = [w.strip("'’-").removesuffix("'s").removesuffix("’s") for w in re.split(r"[\s\-]+", match.group(0))]
+        if len(words) == 1 and (match.start() == 0 or re.search(r"[.!?:]\s+[\"'“]?$", summary[:match.start()])):
+            continue              # one capitalised word opening a sentence is mostly an ordinary word ("Officials")
+        distinctive = [w for w in words if w and w.lower() not in GENERIC_WORDS and len(w) > 1
+                       and not any(ch.isdigit() for ch in w)]     # "COVID-19": its number is checked as a number
+        if distinctive:
+            out.append((match.group(0), distinctive))
+    return out
+
+
+def source_keys(source: str) -> tuple:
+    """The source's words as phonetic keys, and its Latin-script words in lower case."""
+    words = re.findall(f"{WORD_CHAR}+", source)
+    return {phonetic_key(w) for w in words} - {""}, {w.lower() for w in words if re.fullmatch(r"[A-Za-z]+", w)}
+
+
+def name_traces(word: str, keys: set, latin: set, known: set) -> bool:
+    """Is this distinctive word of a name in the source: spelt alike (Latin sources), a word of a party the
+    gazetteer found there, or a romanised source word with the same consonant skeleton (a suffix allowed)?"""
+    stem = re.sub(r"(?:ian|ean|ese|ish|i)$", "", word) if len(word) > 5 else word    # Maldivian -> Maldiv
+    # scripts without v or p write them as b, bh, f or w (Bengali ভ্যাকসিন "vaccine", Arabic باكستان "Pakistan")
+    forms = {form for base in (word, stem) for form in (base, re.sub("[vV]", "b", base), re.sub("[pP]", "b", base),
+                                                         re.sub("[xX]", "s", base))}      # pinyin x: Xi'an
+    return any(spelt_or_sounded(form, keys, latin, known) for form in sorted(forms))
+
+
+def spelt_or_sounded(word: str, keys: set, latin: set, known: set) -> bool:
+    lower = word.lower()
+    if lower in latin or lower in known:
+        return True
+    key = phonetic_key(word)
+    if len(key) < 2:            # one consonant matches anything ("Oman" ~ "n"): the gazetteer or the spelling only
+        return False
+    if len(key) == 2:           # two: the same skeleton as a whole source word, nothing looser
+        return key in keys
+    return any(k == key or k.startswith(key) or (len(k) >= 4 and fuzz.ratio(k, key) >= 86) for k in keys)
 
 
 @dataclass
@@ -49,11 +209,12 @@ class FaithfulnessReport:
         return out
 
 
-def check_faithfulness(summary: str, source: str, source_party_names: set, summary_party_names: set) -> FaithfulnessReport:
-    """source_party_names / summary_party_names: English names the gazetteer found in each text."""
+def check_faithfulness(summary: str, source: str, traceable_names: set, summary_party_names: set) -> FaithfulnessReport:
+    """traceable_names: English names of the gazetteer parties found in the source (and their countries);
+    summary_party_names: the gazetteer parties found in the summary. Other proper names are traced by spelling."""
     report = FaithfulnessReport()
     source_numbers = numbers_in(source)
-    for number in sorted(numbers_in(summary)):
+    for number in sorted(numbers_in(summary, words=True)):
         if number in ORDINAL_OR_SMALL:
             continue
         report.numbers_checked += 1
@@ -61,8 +222,19 @@ def check_faithfulness(summary: str, source: str, source_party_names: set, summa
             report.untraced_numbers.append(number)
     for name in sorted(summary_party_names):
         report.names_checked += 1
-        if name not in source_party_names:
+        if name not in traceable_names:
             report.untraced_names.append(name)
+    for term in untraced_terms(summary, source):
+        report.names_checked += 1
+        report.untraced_names.append(term)
+    keys, latin = source_keys(source)
+    known = {w.lower() for name in traceable_names for w in re.findall(r"[\w']+", name)}
+    for span, words in proper_names(summary):
+        if any(name in span for name in summary_party_names):
+            continue                  # a gazetteer party: checked above
+        report.names_checked += 1
+        if not all(name_traces(w, keys, latin, known) for w in words):
+            report.untraced_names.append(span)
     return report
 
 
@@ -73,39 +245,59 @@ def check_against_source(summary: str, source: str, source_parties: list, find_e
     return check_faithfulness(summary, source, traceable, {p.en for p in find_english_parties(summary)})
 
 
+def english_sentences(text: str) -> list:
+    return [s for s in ENGLISH_SENTENCE_END.split(text.strip()) if s]
+
+
+def repeats(sentence: str, earlier: list, overlap: float = 0.6) -> bool:
+    """Says again what an earlier sentence said (word-set Jaccard): small generators loop in paraphrase."""
+    words = set(re.findall(r"\w+", sentence.lower()))
+    return any(len(words & (other := set(re.findall(r"\w+", e.lower())))) / max(len(words | other), 1) >= overlap
+               for e in earlier)
+
+
 @dataclass
 class GuardedSummary:
     text: str                                     # the clean sentences; "" when none was clean
     generated: FaithfulnessReport                 # of the whole generation, before the guard
-    dropped: list = field(default_factory=list)   # (sentence, untraced facts) removed from the generation
+    dropped: list = field(default_factory=list)   # (sentence, reasons) removed from the generation
+    support: dict = field(default_factory=dict)   # sentence -> similarity to its closest source sentence
 
     def warnings(self) -> list:
-        facts = ", ".join(sorted({fact for _, found in self.dropped for fact in found}))
+        reasons = "; ".join(dict.fromkeys(r for _, found in self.dropped for r in found))
         if not self.text:
-            return [f"generated summary withheld: every sentence had facts not in the source ({facts}); "
-                    "showing the digest"]
+            return [f"generated summary withheld: no sentence passed the checks ({reasons})"]
         if self.dropped:
-            return [f"removed {len(self.dropped)} generated sentence(s) with facts not in the source: {facts}"]
+            return [f"removed {len(self.dropped)} generated sentence(s): {reasons}"]
         return []
 
     def as_dict(self) -> dict:
         """What the result records: how many facts the generation stated, which did not trace, what was cut."""
         return {"generated_facts_checked": self.generated.numbers_checked + self.generated.names_checked,
                 "generated_untraced": self.generated.untraced_numbers + self.generated.untraced_names,
-                "removed_sentences": [sentence for sentence, _ in self.dropped], "withheld": not self.text}
+                "removed_sentences": [sentence for sentence, _ in self.dropped],
+                "removed_because": [reasons for _, reasons in self.dropped], "withheld": not self.text,
+                "support": {sentence: round(score, 4) for sentence, score in self.support.items()}}
 
 
-def guard_summary(summary: str, source: str, source_parties: list, find_english_parties) -> GuardedSummary:
-    """Keep the generated sentences whose numbers and parties all trace to the source. source_parties: gazetteer
-    Parties of the source; find_english_parties: text -> Parties (the gazetteer on English text)."""
+def guard_summary(summary: str, source: str, source_parties: list, find_english_parties, support=None,
+                  support_threshold: float = 0.0) -> GuardedSummary:
+    """Keep the generated sentences that pass every check. source_parties: gazetteer Parties of the source;
+    find_english_parties: text -> Parties (the gazetteer on English text); support: sentences -> similarity to the
+    closest source sentence (None: not checked)."""
     def check(text):
         return check_against_source(text, source, source_parties, find_english_parties)
 
+    sentences = english_sentences(summary)
+    scores = support(sentences) if support and sentences else [1.0] * len(sentences)
     kept, dropped = [], []
-    for sentence in (s for s in ENGLISH_SENTENCE_END.split(summary.strip()) if s):
+    for sentence, score in zip(sentences, scores):
         report = check(sentence)
-        if report.untraced_numbers or report.untraced_names:
-            dropped.append((sentence, report.untraced_numbers + report.untraced_names))
-        else:
-            kept.append(sentence)
-    return GuardedSummary(" ".join(kept), check(summary), dropped)
+        reasons = [f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names]
+        if score < support_threshold:
+            reasons.append(f"not supported by the source (similarity {score:.2f} < {support_threshold:.2f})")
+        if repeats(sentence, kept):
+            reasons.append("repeats an earlier sentence")
+        (dropped.append((sentence, reasons)) if reasons else kept.append(sentence))
+    support_scores = dict(zip(sentences, scores)) if support else {}
+    return GuardedSummary(" ".join(kept), check(summary), dropped, support_scores)

@@ -45,6 +45,15 @@ def is_real_news(row: dict) -> bool:
     return row["source"].startswith(("http://", "https://"))
 
 
+GENERAL_NEWS_SOURCES = ("bbc-news-summary", "sib200", "hamshahri", "radiofarda")
+
+
+def is_general_news(row: dict) -> bool:
+    """A negative that is ordinary news (sport, politics, weather, a festival), not a near miss of cooperation."""
+    return not row["is_cooperation"] and (row.get("kind") == "general_news"
+                                          or row["source"].startswith(GENERAL_NEWS_SOURCES))
+
+
 def read_rows(path: Path | str, taxonomy=None, require_split: bool = True) -> list:
     """Read and check a labelled JSONL; raises CorpusError on the first malformed line."""
     taxonomy = taxonomy or load_taxonomy()

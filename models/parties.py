@@ -62,14 +62,14 @@ class Gazetteer:
             self._patterns[lang] = (re.compile(regex), alias_to_party)
         return self._patterns[lang]
 
+    def mentions(self, text: str, lang: str) -> list:
+        """Every mention as (party, start, end) of the name as written, in order."""
+        pattern, alias_to_party = self._pattern(lang)
+        return [(alias_to_party[m.group(1)], m.start(1), m.end(1)) for m in pattern.finditer(text)]
+
     def find(self, text: str, lang: str) -> list:
         """Parties in order of first mention, each once."""
-        pattern, alias_to_party = self._pattern(lang)
-        seen = {}
-        for match in pattern.finditer(text):
-            party = alias_to_party[match.group(1)]
-            seen.setdefault(party, match.start())
-        return sorted(seen, key=seen.get)
+        return list(dict.fromkeys(party for party, _, _ in self.mentions(text, lang)))
 
 
 def estimate_scope(parties: list, lang: str, scopes: tuple) -> dict:

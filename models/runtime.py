@@ -34,6 +34,15 @@ def use_bf16(setting, device: str) -> bool:
     return device == "cuda" or (device == "cpu" and cpu_supports_bf16())
 
 
+def torch_dtype(setting: str, device):
+    """A config's dtype ("float32", "bfloat16", or "auto": bfloat16 where the hardware runs it fast) as torch's."""
+    import torch
+
+    if setting == "auto":
+        setting = "bfloat16" if use_bf16("auto", torch.device(device).type) else "float32"
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16}[setting]
+
+
 def length_sorted_batches(lengths: list, batch_size: int):
     """Index arrays of at most batch_size items, longest first: similar lengths share a batch, so padding is
     small. Callers write results back by index, so the order they return is the input order."""

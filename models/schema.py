@@ -42,7 +42,7 @@ class AnalysisResult:
     scope: str | None
     scope_probabilities: dict        # scope -> probability
     summary_en: str
-    summary_kind: str                # "generated" | "digest" | "none": the UI says which one the user is reading
+    summary_kind: str                # "generated" | "abstained" (nothing passed the guard) | "digest" | "none"
     evidence: list                   # Evidence for each predicted type
     warnings: list = field(default_factory=list)
     model: dict = field(default_factory=dict)
@@ -50,6 +50,8 @@ class AnalysisResult:
     digest: str = ""                 # the structured digest (parties, types, dates, figures): always made
     summary_check: dict = field(default_factory=dict)   # the faithfulness guard's record of a generated summary
     parties: list = field(default_factory=list)         # gazetteer parties named: {"en", "kind", "country"}
+    actors: list = field(default_factory=list)          # who did what: {"name", "kind", "country", "role",
+                                                        #   "source_text", "start", "end"} (models/actors.py)
     source_text: str = ""            # the normalised text the offsets in `evidence` refer to (not in batch rows)
 
     @property

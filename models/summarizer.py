@@ -23,7 +23,7 @@ import torch
 
 from cooplens.models.config import GeneratorSettings
 from cooplens.models.faithfulness import guard_summary
-from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers
+from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.schema import Summary
 from cooplens.models.text import ascii_digits
 
@@ -99,15 +99,29 @@ TASK_CUES = {"summary": ("news article", "English summary:"), "translation": ("s
 SEQ2SEQ_PROMPT_TOKENS = 64     # an encoder-decoder reads the source plus the prompt's head and names line
 
 
-def generator_input(sentences: list, lang: str, names: list, max_chars: int = 1200) -> dict:
-    """The article's lead (whole sentences, in order, up to max_chars), ASCII digits, and the English names."""
+def content_plan(type_labels: list, actors: list, text: str) -> str:
+    """What a summary should say, from what was verified in the source: the cooperation found, who (English names
+    and roles), and the dates and figures of the text. The same function writes it for training (gold types) and
+    inference (predicted types)."""
+    what = ", ".join(label.lower() for label in type_labels) or "no cooperation"
+    who = "; ".join(f"{a['name']} ({a['role']})" for a in actors[:6]) or "not found"
+    facts = dates_in(text) + figures_in(text)
+    return f"Plan: {what}. Who: {who}. Dates and figures: {', '.join(facts) or 'none'}."
+
+
+def generator_input(sentences: list, lang: str, names: list, max_chars: int = 1200, plan: str | None = None) -> dict:
+    """The article's lead (whole sentences, in order, up to max_chars), ASCII digits, the English names, and the
+    content plan when the generator was trained with one."""
     kept, size = [], 0
     for sentence in sentences:
         if kept and size + len(sentence) > max_chars:
             break
         kept.append(sentence[:max_chars])
         size += len(sentence) + 1
-    return {"source": ascii_digits(" ".join(kept)), "lang": lang, "names": list(dict.fromkeys(names))[:8]}
+    item = {"source": ascii_digits(" ".join(kept)), "lang": lang, "names": list(dict.fromkeys(names))[:8]}
+    if plan:
+        item["plan"] = ascii_digits(plan)
+    return item
 
 
 def causal_prompt_parts(item: dict, task: str = "summary") -> tuple:
@@ -115,7 +129,8 @@ def causal_prompt_parts(item: dict, task: str = "summary") -> tuple:
     what, cue = TASK_CUES[task]
     language = LANGUAGE_NAMES.get(item["lang"], item["lang"])
     names = "; ".join(item["names"]) or "none found"
-    return f"{language} {what}:\n", item["source"], f"\nNames in English: {names}\n{cue}"
+    plan = f"\n{item['plan']}" if item.get("plan") else ""
+    return f"{language} {what}:\n", item["source"], f"\nNames in English: {names}{plan}\n{cue}"
 
 
 def seq2seq_source(item: dict, task: str = "summary") -> str:
@@ -136,7 +151,8 @@ class GenerativeSummarizer:
     """A summarizer folder (summarizer.json + LoRA adapter or full weights) or any checkpoint folder / hub id.
     Seq2seq if its config is encoder-decoder, else causal LM."""
 
-    def __init__(self, name_or_path: str | Path, device: str | None = None, num_beams: int = 1, batch_size: int = 8):
+    def __init__(self, name_or_path: str | Path, device: str | None = None, num_beams: int = 1, batch_size: int = 8,
+                 dtype: str = "float32"):
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
         from cooplens.models.fetch import resolve_base_model
@@ -164,7 +180,8 @@ class GenerativeSummarizer:
 
                 # merged once at load: generation then runs at the base model's speed
                 model = PeftModel.from_pretrained(model, str(self.folder)).merge_and_unload()
-        self.model = model.to(self.device).eval()
+        # merged in fp32, then cast: bf16 decodes ~2x faster where the hardware has it (eval/RESULTS.md)
+        self.model = model.to(self.device, dtype=torch_dtype(dtype, self.device)).eval()
         self.num_beams = num_beams
         self.batch_size = batch_size
 
@@ -207,21 +224,89 @@ class GenerativeSummarizer:
                 outputs[i] = complete_sentences(" ".join(text.split()))
         return outputs
 
-    def summarize(self, prepared: list, parties: list, digests: list, gazetteer) -> list:
-        """Generated English summaries of prepared articles, each kept only as far as its facts trace to the
-        source; where nothing generated could be traced, the digest is the summary and a warning says why."""
-        items = [generator_input(p.sentences, p.language.code, [party.display() for party in found],
-                                 self.settings.max_source_chars) for p, found in zip(prepared, parties)]
+    def summarize(self, prepared: list, parties: list, digests: list, gazetteer, config, key_sentences: list,
+                  plans: list, similarity=None) -> list:
+        """Guarded English summaries of prepared articles (config: the pipeline's SummarizerConfig). "summary"
+        generates from the lead; "translate" translates the lead and the key sentences (indices per article) one by
+        one. Every sentence must pass the faithfulness guard, with similarity(english, source sentences) ->
+        scores as its support check; where nothing passes, the result abstains and says so."""
+        find_english = lambda english: gazetteer.find(english, "en")      # noqa: E731
+        if config.strategy == "translate":
+            chosen = [sorted(set([0] + list(keys)))[:config.key_sentences] for keys in key_sentences]
+            items = [generator_input([p.sentences[j]], p.language.code,
+                                     [party.display() for party in found if party_in(party, p.sentences[j], gazetteer,
+                                                                                      p.language.code)], 10_000)
+                     for p, found, js in zip(prepared, parties, chosen) for j in js]
+            flat, texts, start = self.generate(items, task="translation"), [], 0
+            for js in chosen:
+                texts.append(flat[start:start + len(js)])
+                start += len(js)
+        else:
+            chosen = [list(range(len(p.sentences))) for p in prepared]
+            items = [generator_input(p.sentences, p.language.code, [party.display() for party in found],
+                                     self.settings.max_source_chars, plan if self.settings.content_plan else None)
+                     for p, found, plan in zip(prepared, parties, plans)]
+            texts = [[text] for text in self.generate(items)]
         summaries = []
-        for p, found, fallback, text in zip(prepared, parties, digests, self.generate(items)):
-            if not text:
-                summaries.append(Summary(fallback, "digest",
-                                         warnings=("the generator returned an empty summary: showing the digest",)))
-                continue
-            guarded = guard_summary(text, p.text, found, lambda english: gazetteer.find(english, "en"))
-            summaries.append(Summary(guarded.text or fallback, "generated" if guarded.text else "digest",
-                                     guarded.as_dict(), tuple(guarded.warnings())))
+        for p, found, fallback, js, generated in zip(prepared, parties, digests, chosen, texts):
+            sources = [p.sentences[j] for j in js]
+            if config.strategy == "translate":       # each translation is checked against its own sentence
+                pairs = [(t, s) for t, s in zip(generated, sources) if t]
+                guarded = [guard_summary(t, p.text, found, find_english, support(similarity, [s]),
+                                         config.support_threshold) for t, s in pairs]
+                guarded = merge_guarded(guarded)
+            else:
+                guarded = guard_summary(generated[0], p.text, found, find_english, support(similarity, sources),
+                                        config.support_threshold) if generated[0] else None
+            summaries.append(guarded_summary(guarded, fallback, found, p))
         return summaries
+
+
+def party_in(party, sentence: str, gazetteer, lang: str) -> bool:
+    return party in gazetteer.find(sentence, lang)
+
+
+def support(similarity, sources: list):
+    """sentences -> their best similarity to these source sentences (None when no similarity is given)."""
+    return (lambda english: similarity(english, sources)) if similarity else None
+
+
+def merge_guarded(parts: list):
+    """One guarded summary from the guarded translations of several sentences (repeats across them dropped)."""
+    from cooplens.models.faithfulness import GuardedSummary, repeats
+
+    if not parts:
+        return None
+    kept, dropped, support = [], [], {}
+    for part in parts:
+        dropped.extend(part.dropped)
+        support.update(part.support)
+        if part.text and repeats(part.text, kept):
+            dropped.append((part.text, ["repeats an earlier sentence"]))
+        elif part.text:
+            kept.append(part.text)
+    report = parts[0].generated
+    for part in parts[1:]:
+        report.numbers_checked += part.generated.numbers_checked
+        report.names_checked += part.generated.names_checked
+        report.untraced_numbers += part.generated.untraced_numbers
+        report.untraced_names += part.generated.untraced_names
+    return GuardedSummary(" ".join(kept), report, dropped, support)
+
+
+def guarded_summary(guarded, digest_text: str, parties: list, prepared) -> Summary:
+    """The summary to show: the guarded generation, or an honest abstention that names the parties found in the
+    source and quotes the lead (the digest stays beside it in the result)."""
+    if guarded is not None and guarded.text:
+        return Summary(guarded.text, "generated", guarded.as_dict(), tuple(guarded.warnings()))
+    named = join_names([party.display() for party in parties[:MAX_PARTIES]]) or "none the gazetteer knows"
+    lead = prepared.sentences[0]
+    lead = lead if len(lead) <= MAX_QUOTE_CHARS else lead[:MAX_QUOTE_CHARS] + "…"
+    text = (f"No English summary passed the faithfulness checks, so none is shown. Parties named in the text: "
+            f"{named}. Lead sentence ({prepared.language.code}): «{lead}»")
+    warnings = tuple(guarded.warnings()) if guarded is not None else (
+        "the generator returned an empty summary",)
+    return Summary(text, "abstained", guarded.as_dict() if guarded is not None else {}, warnings)
 
 
 def complete_sentences(text: str) -> str:

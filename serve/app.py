@@ -62,12 +62,18 @@ def summary_html(result: dict) -> str:
     if result["summary_kind"] == "digest":
         body = ("<p><b>Structured English digest</b> (not a translation: parties, types, dates and figures found "
                 f"in the text)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>")
+    elif result["summary_kind"] == "abstained":
+        body = ("<p><b>No generated summary</b> (every sentence the model wrote failed a faithfulness check; the "
+                f"warnings say which)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>"
+                f"<p><b>Structured digest</b> (extracted, not generated)</p><p dir=\"auto\">{escaped(result['digest'])}</p>")
     else:
         body = ("<p><b>Generated English summary</b> (machine-written by a small model; its numbers and known "
                 f"names were checked against the source)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>"
                 f"<p><b>Structured digest</b> (extracted, not generated)</p><p dir=\"auto\">{escaped(result['digest'])}</p>")
+    actors = ", ".join(f"{escaped(a['name'])} ({escaped(a['role'])})" for a in result.get("actors", []))
+    who = f"<p><b>Who:</b> {actors}</p>" if actors else ""
     warnings = "".join(f'<li class="coop-warning">⚠️ {escaped(w)}</li>' for w in result["warnings"])
-    return verdict + body + (f"<ul>{warnings}</ul>" if warnings else "")
+    return verdict + who + body + (f"<ul>{warnings}</ul>" if warnings else "")
 
 
 def evidence_html(result: dict) -> str:

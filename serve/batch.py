@@ -24,7 +24,7 @@ from cooplens.models.schema import AnalysisResult
 
 SURROGATES = range(0xDC80, 0xDD00)   # what undecodable bytes become under errors="surrogateescape"
 CSV_COLUMNS = ["id", "language", "is_cooperation", "cooperation_probability", "predicted_types", "primary_type",
-               "scope", "summary_kind", "summary_en", "digest", "warnings", "error"]
+               "scope", "actors", "summary_kind", "summary_en", "digest", "warnings", "error"]
 
 
 class BatchInputError(ValueError):
@@ -144,6 +144,21 @@ def read_csv(path: Path, text_column: str, id_column: str) -> list:
     return rows
 
 
+def read_parquet(path: Path, text_column: str, id_column: str) -> list:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as err:           # pyarrow raises many types for a damaged file
+        raise BatchInputError(f"{path}: not a readable Parquet file ({err})") from None
+    if text_column not in table.column_names:
+        raise BatchInputError(f"{path}: no column {text_column!r} (columns: {', '.join(table.column_names)}); "
+                              f"choose one with --text-column")
+    records = table.to_pylist()
+    return [row_from_text(r.get(id_column) if r.get(id_column) is not None else f"row-{n}", r[text_column],
+                          r.get("title")) for n, r in enumerate(records, start=1)]
+
+
 def folder_files(folder: Path, recursive: bool) -> tuple[list, list]:
     """(.txt entries, subfolders not read). Broken links and link loops are entries too: they become error rows."""
     entries, skipped = [], []
@@ -187,7 +202,9 @@ def read_path(path: Path, text_column: str, id_column: str, recursive: bool, not
         return read_jsonl(path, text_column, id_column)
     if suffix == ".csv":
         return read_csv(path, text_column, id_column)
-    raise BatchInputError(f"{path}: unsupported input type {suffix!r}; use .txt, a folder, .jsonl or .csv")
+    if suffix == ".parquet":
+        return read_parquet(path, text_column, id_column)
+    raise BatchInputError(f"{path}: unsupported input type {suffix!r}; use .txt, a folder, .jsonl, .csv or .parquet")
 
 
 def read_inputs(paths, text_column: str = "text", id_column: str = "id", recursive: bool = False,
@@ -248,40 +265,64 @@ def record_line(result: AnalysisResult, row: InputRow) -> bytes:
     return (line + "\n").encode("utf-8", "backslashreplace")
 
 
+def analyse_rows(analyzer, chunk: list) -> list:
+    """(output line, failed) per row of the chunk, in order: the Analyzer's result, or the row's own read error.
+    Results come back in input order and are matched by position, never by id."""
+    readable = [row for row in chunk if row.error is None]
+    analysed = iter(analyzer.analyze([{"title": r.title, "text": r.text} for r in readable], ids=[r.id for r in readable]))
+    results = [next(analysed) if row.error is None else AnalysisResult.failed(row.id, row.error, analyzer.model_info)
+               for row in chunk]
+    return [(record_line(result, row), result.error is not None) for row, result in zip(chunk, results)]
+
+
+class OutputFile:
+    """The .jsonl of a batch job, whatever engine fills it: what an earlier run left that still holds (resume),
+    one whole line per append, and at the end the rows rewritten in input order."""
+
+    def __init__(self, output: Path, rows: list, resume: bool):
+        self.path, self.rows = Path(output), rows
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        earlier = previous_results(self.path) if resume else {}
+        ids = {row.id for row in rows}
+        self.lines = {row.id: earlier[row.id][1] for row in rows
+                      if row.id in earlier and earlier[row.id][0] == row.fingerprint}
+        self.counts = {"total": len(rows), "skipped": len(self.lines), "analysed": 0, "failed": 0,
+                       "changed": sum(row.id in earlier and row.id not in self.lines for row in rows),
+                       "dropped": sum(i not in ids for i in earlier)}
+        self.todo = [row for row in rows if row.id not in self.lines]
+        write_atomically(self.path, list(self.lines.values()))   # what stays valid, before anything is appended
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+
+    def write(self, row_id: str, line: bytes, failed: bool) -> None:
+        self.counts["failed" if failed else "analysed"] += 1
+        self.lines[row_id] = line
+        os.write(self.fd, line)                                  # one whole line per write
+
+    def flush(self) -> None:
+        os.fsync(self.fd)
+
+    def close(self) -> dict:
+        """Rows in input order; after an interruption only those done so far (--resume analyses the rest)."""
+        os.close(self.fd)
+        write_atomically(self.path, [self.lines[row.id] for row in self.rows if row.id in self.lines])
+        return self.counts
+
+
 def run_batch(analyzer, rows: list, output: Path, resume: bool = False, batch_size: int = 16,
               progress: bool = True) -> dict:
-    """Analyse rows into output (.jsonl). Returns counts: total, skipped, analysed, failed, and with resume
-    changed (re-analysed because the input changed) and dropped (earlier rows no longer in the input)."""
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    earlier = previous_results(output) if resume else {}
-    ids = {row.id for row in rows}
-    kept = {row.id: earlier[row.id][1] for row in rows if row.id in earlier and earlier[row.id][0] == row.fingerprint}
-    counts = {"total": len(rows), "skipped": len(kept), "analysed": 0, "failed": 0,
-              "changed": sum(row.id in earlier and row.id not in kept for row in rows),
-              "dropped": sum(i not in ids for i in earlier)}
-    write_atomically(output, list(kept.values()))      # what stays valid, before anything new is appended
-    todo = [row for row in rows if row.id not in kept]
-    lines = dict(kept)
-    fd = os.open(output, os.O_WRONLY | os.O_APPEND)
+    """Analyse rows into output (.jsonl) in this process. Returns counts: total, skipped, analysed, failed, and
+    with resume changed (re-analysed because the input changed) and dropped (earlier rows no longer in the input)."""
+    out = OutputFile(output, rows, resume)
     try:
-        with tqdm(total=len(todo), unit="article", disable=not progress, desc="cooplens") as bar:
-            for start in range(0, len(todo), batch_size):
-                chunk = todo[start:start + batch_size]
-                readable = [row for row in chunk if row.error is None]
-                analysed = iter(analyzer.analyze([{"title": r.title, "text": r.text} for r in readable],
-                                                 ids=[r.id for r in readable]))
-                for row in chunk:        # results come back in input order: matched by position, never by id
-                    result = (next(analysed) if row.error is None
-                              else AnalysisResult.failed(row.id, row.error, analyzer.model_info))
-                    counts["failed" if result.error else "analysed"] += 1
-                    lines[row.id] = record_line(result, row)
-                    os.write(fd, lines[row.id])       # one whole line per write
-                os.fsync(fd)
+        with tqdm(total=len(out.todo), unit="article", disable=not progress, desc="cooplens") as bar:
+            for start in range(0, len(out.todo), batch_size):
+                chunk = out.todo[start:start + batch_size]
+                for row, (line, failed) in zip(chunk, analyse_rows(analyzer, chunk)):
+                    out.write(row.id, line, failed)
+                out.flush()
                 bar.update(len(chunk))
     finally:
-        os.close(fd)
-    write_atomically(output, [lines[row.id] for row in rows])     # input order
+        counts = out.close()
     return counts
 
 
@@ -289,6 +330,7 @@ def csv_row(result: dict) -> dict:
     row = {k: result.get(k) for k in CSV_COLUMNS}
     row["predicted_types"] = ";".join(result.get("predicted_types") or [])
     row["warnings"] = " | ".join(result.get("warnings") or [])
+    row["actors"] = "; ".join(f"{a['name']} ({a['role']})" for a in result.get("actors") or [])
     return row
 
 

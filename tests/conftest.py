@@ -1,7 +1,9 @@
-"""Shared fixtures: the real packaged e5 encoder and the shipped model, loaded once for the whole session (loading
-is the slow part). `analyzer` is the shipped classifier with the digest as its summary: what every classification,
-batch and UI test needs, in seconds. `generating_analyzer` adds the shipped generator (slow tests only), and
-`generated_seeds` runs it once over the five samples for every test that reads generated summaries."""
+"""Shared fixtures: real packaged weights and shipped models, loaded once for the whole session (loading is the slow
+part). `analyzer` is the small shipped model (cooplens-e5-head: e5-small + head) with the digest as its summary: what
+every classification, batch and UI test needs, in seconds. `default_analyzer` is the shipped default
+(cooplens-gemma-head, EmbeddingGemma-300M: 4x slower per article), for the tests that pin what users get by default.
+`generating_analyzer` adds the shipped generator (slow tests only), and `generated_seeds` runs it once over the five
+samples for every test that reads generated summaries."""
 from importlib import resources
 from pathlib import Path
 
@@ -18,11 +20,21 @@ def e5_path() -> str:
     return resolve_base_model("e5-small")
 
 
+SMALL_MODEL = "cooplens-e5-head"
+
+
 @pytest.fixture(scope="session")
 def generating_analyzer(e5_path):
     from cooplens.models.analyzer import Analyzer
 
-    return Analyzer.from_pretrained()
+    return Analyzer.from_pretrained(SMALL_MODEL)
+
+
+@pytest.fixture(scope="session")
+def default_analyzer():
+    from cooplens.models.analyzer import Analyzer
+
+    return Analyzer.from_pretrained(summarizer="digest")
 
 
 @pytest.fixture(scope="session")

@@ -5,16 +5,17 @@ import json
 import pytest
 import yaml
 
-from cooplens.models.analyzer import SHIPPED
+from cooplens.models.analyzer import DEFAULT_MODEL, SHIPPED
 from cooplens.models.config import ClassifierConfig, GeneratorSettings, PipelineConfig
 from cooplens.models.decision import decide
 from conftest import REPO
 
-RECIPES = {"cooplens-e5-lora": "classifier_e5_lora.yaml", "summarizer-gemma-lora": "summarizer_gemma_lora.yaml"}
+RECIPES = {"cooplens-gemma-head": "classifier_embeddinggemma_head.yaml", "cooplens-e5-head": "classifier_e5_head.yaml",
+           "summarizer-gemma-lora": "summarizer_gemma_lora.yaml"}
 
 
 def test_the_config_round_trips_and_old_folders_upgrade(tmp_path):
-    config = PipelineConfig.load(SHIPPED / "cooplens-e5-lora")
+    config = PipelineConfig.load(SHIPPED / DEFAULT_MODEL)
     assert PipelineConfig.from_dict(config.to_dict()) == config
     old = {"format": "cooplens/1", "name": "old", "classifier": {"kind": "sequence_classification", "path": ".",
            "base_model": "e5-small", "head": {"types": [0], "calibration": {"cooperation": [1, 0]},
@@ -35,7 +36,8 @@ def test_decide_is_the_one_rule():
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SHIPPED.iterdir()))
-def test_each_shipped_folder_is_what_the_code_writes_from_its_recipe(name, tmp_path, analyzer):
+def test_each_shipped_folder_is_what_the_code_writes_from_its_recipe(name, tmp_path, generating_analyzer):
+    analyzer = generating_analyzer                       # as shipped: with its generator
     folder = SHIPPED / name
     from cooplens.training import train_classifier, train_summarizer
 
@@ -48,7 +50,7 @@ def test_each_shipped_folder_is_what_the_code_writes_from_its_recipe(name, tmp_p
         config = PipelineConfig.load(folder)
         recipe = {**train_classifier.DEFAULTS, **config.training["recipe"]}
         assert config.classifier.base_model == recipe["base_model"]
-        if config.classifier.kind == "sequence_classification":
+        if config.classifier.kind in ("sequence_classification", "embedding_head"):
             assert config.classifier.method == recipe["method"]
             assert config.classifier.input_prefix == recipe["input_prefix"]
             assert config.classifier.window_tokens == recipe["window_tokens"]
@@ -66,6 +68,6 @@ def test_each_shipped_folder_is_what_the_code_writes_from_its_recipe(name, tmp_p
 def test_a_trained_folder_is_a_recipe_for_cooplens_train():
     from cooplens.training.config import load_recipe
 
-    recipe = load_recipe(str(SHIPPED / "cooplens-e5-lora"), {"epochs": 1}, ["lora.r=4", "seed=7"])
+    recipe = load_recipe(str(SHIPPED / DEFAULT_MODEL), {"epochs": 1}, ["lora.r=4", "seed=7"])
     assert recipe["epochs"] == 1 and recipe["lora"]["r"] == 4 and recipe["seed"] == 7
-    assert recipe["base_model"] == "e5-small"
+    assert recipe["base_model"] == "embeddinggemma-300m"

@@ -50,3 +50,35 @@ def test_guard_withholds_a_generation_with_no_clean_sentence():
 def test_the_country_of_a_place_in_the_source_is_traceable_and_titles_do_not_split_sentences():
     guarded = guard("Dr. Rezaei said Isfahan, Iran, received 76 cartons.", "دکتر رضایی گفت اصفهان ۷۶ کارتن دریافت کرد.")
     assert guarded.text == "Dr. Rezaei said Isfahan, Iran, received 76 cartons." and not guarded.warnings()
+
+
+def test_names_are_traced_across_scripts_and_invented_ones_are_not():
+    source = "شهرداری اصفهان ۷۶ کارتن ماسک از شیان و گوانگژو دریافت کرد. دکتر احمد رضایی رئیس دانشگاه علوم پزشکی اصفهان گفت."
+    ok = guard("Dr. Ahmad Rezaei, head of Isfahan University of Medical Sciences, said Isfahan received 76 cartons "
+               "of masks from Xi'an and Guangzhou.", source)
+    assert ok.text and not ok.dropped
+    bad = guard("The Office of the Holy Prophet, led by Dr. Ahmad Jameel, sent the masks.", source)
+    assert bad.text == "" and "Jameel" in " ".join(bad.dropped[0][1])
+
+
+def test_bengali_names_and_numbers_written_as_words_are_checked():
+    source = "মালদ্বীপের স্বাস্থ্যমন্ত্রী আবদুল্লাহ খালেদের সঙ্গে ঢাকায় সাক্ষাৎ হয়। ২০০ জন নার্স প্রশিক্ষণ পাবেন।"
+    assert guard("Maldivian Health Minister Abdullah Khaled met officials in Dhaka.", source, "bn").text
+    assert not guard("Health Minister Abdulla Khaleel Rasheed met officials.", source, "bn").text
+    assert guard("Two hundred nurses will be trained.", source, "bn").text
+    assert not guard("Three hundred nurses will be trained.", source, "bn").text
+
+
+def test_a_repeated_sentence_and_an_unsupported_one_are_dropped():
+    source = "Iran and Iraq signed a health memorandum in Baghdad on Monday."
+    guarded = guard("Iran and Iraq signed a health memorandum in Baghdad. Iran and Iraq signed the health memorandum "
+                    "in Baghdad.", source, "en")
+    assert guarded.text.count("memorandum") == 1 and "repeats" in guarded.warnings()[0]
+    from cooplens.models.faithfulness import guard_summary
+    from cooplens.models.parties import Gazetteer
+
+    gazetteer = Gazetteer.load()
+    scores = {"Iran and Iraq signed a memorandum.": 0.9, "They also played football.": 0.5}
+    kept = guard_summary(" ".join(scores), source, gazetteer.find(source, "en"), lambda t: gazetteer.find(t, "en"),
+                         support=lambda sentences: [scores[s] for s in sentences], support_threshold=0.8)
+    assert kept.text == "Iran and Iraq signed a memorandum." and "not supported" in kept.warnings()[0]

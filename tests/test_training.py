@@ -19,7 +19,7 @@ def tiny_encoder(tmp_path_factory, e5_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["full", "lora"])
+@pytest.mark.parametrize("method", ["full", "lora", "head"])
 def test_train_saves_a_folder_the_analyzer_loads(tmp_path, tiny_corpus, tiny_encoder, method):
     from cooplens.models.analyzer import Analyzer
     from cooplens.training.train_classifier import train
@@ -27,7 +27,7 @@ def test_train_saves_a_folder_the_analyzer_loads(tmp_path, tiny_corpus, tiny_enc
     out = train({"base_model": str(tiny_encoder), "corpus": str(tiny_corpus), "output": str(tmp_path / method),
                  "method": method, "epochs": 1, "batch_size": 8, "max_length": 64, "device": "cpu"})
     config = json.loads((out / "cooplens.json").read_text())
-    assert config["classifier"]["kind"] == "sequence_classification"
+    assert config["classifier"]["kind"] == ("embedding_head" if method == "head" else "sequence_classification")
     card = (out / "MODEL_CARD.md").read_text()
     for field in ("base model", "data:", "labels:", "Metrics", "date:"):
         assert field in card

@@ -41,6 +41,7 @@ DEFAULTS = {
     "checkpoint_steps": 100,       # a killed run resumes from its last checkpoint (same output folder)
     "lora": {"r": 16, "alpha": 32, "dropout": 0.1, "target_modules": ["query", "key", "value"]},
     "max_pos_weight": 2.0, "limit_train": None,
+    "real_repeats": 1,             # passes over the real-news train rows per epoch (the written ones: one)
 }
 
 
@@ -100,6 +101,80 @@ def build_model(cfg: dict, num_labels: int):
     return model, base
 
 
+class HeadModel(torch.nn.Module):
+    """method: head — a linear multi-task head on standardised embeddings of a frozen encoder, trained by the
+    Trainer like any model; saved folded into one weight matrix and bias (models/classifier.py: HeadClassifier)."""
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray, num_labels: int, loss_fn):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+        self.linear = torch.nn.Linear(len(mean), num_labels)
+        self.loss_fn = loss_fn
+
+    def forward(self, embedding, labels=None):
+        logits = self.linear((embedding - self.mean) / self.std)
+        return {"logits": logits} if labels is None else {"loss": self.loss_fn(logits, labels), "logits": logits}
+
+    def folded(self) -> dict:
+        weight = (self.linear.weight / self.std).detach()
+        bias = (self.linear.bias - weight @ self.mean).detach()
+        return {"weight": weight.numpy().astype(np.float32), "bias": bias.numpy().astype(np.float32)}
+
+
+def first_windows(rows: list, encoder, cfg: dict) -> list:
+    """Each article's first window, read as inference reads it (preparation, language, sentence packing)."""
+    from cooplens.models.classifier import pack_windows
+
+    return [pack_windows(prepare(article_text(r.get("title"), r["text"])).sentences, encoder.tokenizer,
+                         cfg["window_tokens"])[0] for r in rows]
+
+
+def cached_embeddings(encoder, texts: list, cfg: dict) -> np.ndarray:
+    """Frozen-encoder embeddings, cached on disk by encoder and text (re-training a head costs seconds); repeated
+    rows (real_repeats) are embedded once."""
+    import hashlib
+
+    from cooplens.models.fetch import cache_dir
+
+    unique = list(dict.fromkeys(texts))
+    key = hashlib.sha256(json.dumps([cfg["base_model"], cfg["window_tokens"], cfg["input_prefix"], unique],
+                                    ensure_ascii=False).encode()).hexdigest()[:16]
+    path = cache_dir() / "embeddings" / f"{Path(str(cfg['base_model'])).name}-{key}.npy"
+    if path.exists():
+        vectors = np.load(path)
+    else:
+        vectors = encoder.encode(unique, prefix=cfg["input_prefix"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, vectors)
+    found = dict(zip(unique, vectors))
+    return np.array([found[t] for t in texts])
+
+
+def train_head(cfg: dict, train_rows: list, taxonomy, loss_fn, device: str, out: Path):
+    """Embed every training article once with the frozen encoder, then train the head with the Trainer."""
+    from datasets import Dataset
+    from safetensors.numpy import save_file
+    from transformers import Trainer, TrainingArguments
+
+    from cooplens.models.encoder import SentenceEncoder
+
+    encoder = SentenceEncoder(resolve_base_model(cfg["base_model"]), device, cfg["window_tokens"], 16)
+    vectors = cached_embeddings(encoder, first_windows(train_rows, encoder, cfg), cfg)
+    layout = head_layout(taxonomy)
+    model = HeadModel(vectors.mean(0), vectors.std(0) + 1e-6, layout["num_labels"], loss_fn)
+    dataset = Dataset.from_dict({"embedding": vectors.tolist(),
+                                 "labels": [targets(r, taxonomy).tolist() for r in train_rows]}).with_format("torch")
+    args = TrainingArguments(
+        output_dir=str(out / "checkpoints"), per_device_train_batch_size=cfg["batch_size"],
+        num_train_epochs=cfg["epochs"], learning_rate=cfg["learning_rate"], weight_decay=cfg["weight_decay"],
+        warmup_steps=cfg["warmup_ratio"], logging_steps=50, save_strategy="no", report_to=[], seed=cfg["seed"],
+        data_seed=cfg["seed"], use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True)
+    Trainer(model=model, args=args, train_dataset=dataset).train()
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(model.folded(), str(out / "head.safetensors"))
+
+
 def calibrate_folder(folder: Path, corpus: Path) -> dict:
     """Fit calibration and thresholds on dev through the path inference uses, score dev and test with the Analyzer
     itself, and rewrite the folder (config, card, metrics.json). Returns the full metrics."""
@@ -116,7 +191,7 @@ def calibrate_folder(folder: Path, corpus: Path) -> dict:
                 else split["dev"])
     dev_sentences = [prepare(article_text(r.get("title"), r["text"]), analyzer.config.text).sentences
                      for r in split["dev"]]
-    logits = classifier.pooled_logits(dev_sentences)[0]
+    logits = classifier.pooled_logits(dev_sentences, with_sentences=False)[0]
     dev_targets = np.array([targets(r, taxonomy) for r in split["dev"]]).reshape(-1, head["num_labels"])
     coop_rows = dev_targets[:, head["cooperation"]] == 1
     spec.calibration = {
@@ -148,16 +223,22 @@ def train(cfg: dict) -> Path:
     split = {s: [r for r in rows if r["split"] == s] for s in ("train", "dev", "test")}
     if cfg["limit_train"]:
         split["train"] = split["train"][:cfg["limit_train"]]
-    model, base_path = build_model(cfg, layout["num_labels"])
-    tokenizer = AutoTokenizer.from_pretrained(base_path)
-    train_ds = make_dataset(split["train"], tokenizer, taxonomy, cfg)
-    labels = np.array([targets(r, taxonomy) for r in split["train"]])
+    # real news is what the model is judged on and the smaller part of the corpus: it can be seen more often
+    train_rows = split["train"] + [r for r in split["train"] if is_real_news(r)] * (cfg["real_repeats"] - 1)
+    labels = np.array([targets(r, taxonomy) for r in train_rows])
     positives = labels[:, layout["types"]].sum(axis=0)
     pos_weight = torch.tensor(np.clip((len(labels) - positives) / np.maximum(positives, 1), 1.0, cfg["max_pos_weight"]),
                               dtype=torch.float32)
     loss_fn = MultiTaskLoss(layout, pos_weight)
     device = cfg["device"] or ("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(cfg["output"])
+    started = time.perf_counter()
+    if cfg["method"] == "head":
+        train_head(cfg, train_rows, taxonomy, loss_fn, device, out)
+        return finish(cfg, out, taxonomy, split, time.perf_counter() - started, device, "embedding_head")
+    model, base_path = build_model(cfg, layout["num_labels"])
+    tokenizer = AutoTokenizer.from_pretrained(base_path)
+    train_ds = make_dataset(train_rows, tokenizer, taxonomy, cfg)
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), per_device_train_batch_size=cfg["batch_size"],
         num_train_epochs=cfg["epochs"], learning_rate=cfg["learning_rate"], weight_decay=cfg["weight_decay"],
@@ -167,7 +248,6 @@ def train(cfg: dict) -> Path:
         bf16=use_bf16(cfg["bf16"], device), dataloader_num_workers=0, disable_tqdm=False)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, data_collator=DataCollatorWithPadding(tokenizer),
                       compute_loss_func=lambda outputs, labels, num_items_in_batch=None: loss_fn(outputs.logits, labels))
-    started = time.perf_counter()
     resume = any((out / "checkpoints").glob("checkpoint-*"))      # a run killed earlier goes on from there
     trainer.train(resume_from_checkpoint=resume or None)
     train_seconds = time.perf_counter() - started
@@ -183,12 +263,18 @@ def train(cfg: dict) -> Path:
         (out / "README.md").unlink(missing_ok=True)
     else:
         tokenizer.save_pretrained(out)   # a LoRA folder reuses the base model's tokenizer (17 MB: not shipped)
+    return finish(cfg, out, taxonomy, split, train_seconds, device, "sequence_classification")
+
+
+def finish(cfg: dict, out: Path, taxonomy, split: dict, train_seconds: float, device: str, kind: str) -> Path:
+    """Write the folder's config and taxonomy next to the trained weights, then calibrate and score it."""
+    layout = head_layout(taxonomy)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
     save_taxonomy(taxonomy, out)
     PipelineConfig(
         name=out.name, version=date.today().isoformat(), base_models=[cfg["base_model"]],
         classifier=ClassifierConfig(
-            kind="sequence_classification", base_model=cfg["base_model"], method=cfg["method"],
+            kind=kind, base_model=cfg["base_model"], method=cfg["method"],
             window_tokens=cfg["window_tokens"], input_prefix=cfg["input_prefix"],
             head={**layout, "type_names": list(taxonomy.types), "scope_names": list(taxonomy.scopes)}),
         training={"data_hash": data_hash(cfg["corpus"]), "n_train": len(split["train"]), "n_dev": len(split["dev"]),

@@ -24,11 +24,13 @@ import yaml
 
 from cooplens.models.config import GeneratorSettings
 from cooplens.models.fetch import resolve_base_model
-from cooplens.models.labelled import data_hash, read_rows
+from cooplens.models.actors import extract_actors
+from cooplens.models.labelled import data_hash, is_real_news, read_rows
 from cooplens.models.parties import Gazetteer
 from cooplens.models.runtime import use_bf16
 from cooplens.models.summarizer import (SEQ2SEQ_PROMPT_TOKENS, GenerativeSummarizer, causal_prompt_ids,
-                                        generator_input, seq2seq_source)
+                                        content_plan, generator_input, seq2seq_source)
+from cooplens.models.taxonomy import load_taxonomy
 from cooplens.models.text import InputError, article_text, prepare
 from cooplens.training.config import seed_everything
 from cooplens.training.parallel import read_parallel
@@ -41,7 +43,9 @@ DEFAULTS = {
     "parallel_per_source": {"written": 1400, "sib200": 600, "bnlp-ptb": 250},   # sentence pairs, train split
     "max_source_chars": 1200, "max_source_tokens": 320, "max_target_tokens": 144, "max_new_tokens": 128,
     "no_repeat_ngram_size": 8,             # decoding: blocks long loops only (see models/README.md)
+    "content_plan": False,                 # prompt with the verified plan line (types, who with roles, figures)
     "epochs": 1, "batch_size": 8, "learning_rate": 3e-4, "weight_decay": 0.0, "warmup_ratio": 0.05,
+    "early_stopping_patience": 2,          # evaluations without a better dev loss before training stops
     "lora": {"r": 8, "alpha": 16, "dropout": 0.05,
              "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]},
     "dev_articles": 24, "dev_pairs": 40,   # dev loss; dev_articles are also generated and scored (chrF++)
@@ -50,15 +54,22 @@ DEFAULTS = {
 }
 
 
-def article_examples(rows: list, gazetteer: Gazetteer, max_chars: int) -> list:
+def article_examples(rows: list, gazetteer: Gazetteer, max_chars: int, with_plan: bool) -> list:
+    """(article -> reference summary) examples, read as inference reads them; with_plan adds the content plan
+    written from the gold types (inference writes it from the predicted ones, models/analyzer.py)."""
+    taxonomy = load_taxonomy()
     examples = []
     for row in rows:
         try:
             prepared = prepare(article_text(row.get("title"), row["text"]), lang=row["lang"])
         except InputError:
             continue
-        names = [p.display() for p in gazetteer.find(prepared.text, row["lang"])]
-        examples.append({"item": generator_input(prepared.sentences, row["lang"], names, max_chars),
+        mentions = gazetteer.mentions(prepared.text, row["lang"])
+        names = [p.display() for p in dict.fromkeys(party for party, _, _ in mentions)]
+        plan = (content_plan([taxonomy.labels[t] for t in row["types"]],
+                             extract_actors(prepared, mentions, tuple(row["types"]), []), prepared.text)
+                if with_plan else None)
+        examples.append({"item": generator_input(prepared.sentences, row["lang"], names, max_chars, plan),
                          "task": "summary", "target": row["summary_en"], "id": row["id"]})
     return examples
 
@@ -82,21 +93,25 @@ def build_examples(cfg: dict) -> dict:
     rng = random.Random(cfg["seed"])
     gazetteer = Gazetteer.load()
     corpus = [r for r in read_rows(Path(cfg["corpus"])) if r.get("summary_en")]
-    coop_train = [r for r in corpus if r["split"] == "train" and r["is_cooperation"]]
-    negatives = [r for r in corpus if r["split"] == "train" and not r["is_cooperation"]]
-    train_rows = coop_train + rng.sample(negatives, min(cfg["negatives_with_summary"], len(negatives)))
+    # every cooperation article and every real news article (negatives too: users paste those) of the train split,
+    # and a sample of the other negatives that have a summary (BBC)
+    kept = [r for r in corpus if r["split"] == "train" and (r["is_cooperation"] or is_real_news(r))]
+    others = [r for r in corpus if r["split"] == "train" and not (r["is_cooperation"] or is_real_news(r))]
+    train_rows = kept + rng.sample(others, min(cfg["negatives_with_summary"], len(others)))
     pairs = read_parallel(Path(cfg["parallel"]))
     chosen = []
     for source, cap in cfg["parallel_per_source"].items():
         pool = [p for p in pairs if p["split"] == "train" and p["source"] == source]
         chosen += rng.sample(pool, min(cap, len(pool)))
-    train = article_examples(train_rows, gazetteer, cfg["max_source_chars"]) * cfg["article_repeats"]
+    train = article_examples(train_rows, gazetteer, cfg["max_source_chars"], cfg["content_plan"]) * cfg["article_repeats"]
     train += pair_examples(chosen, gazetteer)
     rng.shuffle(train)
     if cfg["limit_train"]:
         train = train[:cfg["limit_train"]]
-    dev_rows = [r for r in corpus if r["split"] == "dev" and r["is_cooperation"]][:cfg["dev_articles"]]
-    dev_articles = article_examples(dev_rows, gazetteer, cfg["max_source_chars"])
+    # dev: real news first (what the generator is judged on), then written cooperation articles
+    dev_rows = sorted([r for r in corpus if r["split"] == "dev" and (r["is_cooperation"] or is_real_news(r))],
+                      key=lambda r: not is_real_news(r))[:cfg["dev_articles"]]
+    dev_articles = article_examples(dev_rows, gazetteer, cfg["max_source_chars"], cfg["content_plan"])
     dev_pairs = pair_examples(rng.sample([p for p in pairs if p["split"] == "dev"], cfg["dev_pairs"]), gazetteer)
     return {"train": train, "dev": dev_articles + dev_pairs, "dev_articles": dev_articles}
 
@@ -143,8 +158,10 @@ def answer_only_loss(model, inputs: dict) -> torch.Tensor:
 
 
 def make_trainer(cfg: dict, model, tokenizer, is_seq2seq: bool, train_ds, dev_ds, device: str):
-    from transformers import (DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments, Trainer,
-                              TrainingArguments)
+    """Dev loss every checkpoint_steps; training stops when it has not improved for early_stopping_patience
+    evaluations (or at `epochs`), and the best checkpoint is the one kept."""
+    from transformers import (DataCollatorForSeq2Seq, EarlyStoppingCallback, Seq2SeqTrainer,
+                              Seq2SeqTrainingArguments, Trainer, TrainingArguments)
 
     common = dict(
         output_dir=str(Path(cfg["output"]) / "checkpoints"), per_device_train_batch_size=cfg["batch_size"],
@@ -152,14 +169,17 @@ def make_trainer(cfg: dict, model, tokenizer, is_seq2seq: bool, train_ds, dev_ds
         learning_rate=cfg["learning_rate"], weight_decay=cfg["weight_decay"],
         warmup_steps=cfg["warmup_ratio"],   # transformers 5: a float < 1 is a share of all steps
         lr_scheduler_type="linear", logging_steps=10, save_strategy="steps", save_steps=cfg["checkpoint_steps"],
-        save_total_limit=1, eval_strategy="no", report_to=[],
+        save_total_limit=2, eval_strategy="steps", eval_steps=cfg["checkpoint_steps"], load_best_model_at_end=True,
+        metric_for_best_model="eval_loss", greater_is_better=False, report_to=[],
         seed=cfg["seed"], data_seed=cfg["seed"], use_cpu=device == "cpu",
         bf16=use_bf16(cfg["bf16"], device), dataloader_num_workers=0,
         train_sampling_strategy="group_by_length",   # sentence pairs batch together: far less padding
         remove_unused_columns=False, label_names=["labels"], prediction_loss_only=True)
+    stop = [EarlyStoppingCallback(early_stopping_patience=cfg["early_stopping_patience"])]
     if is_seq2seq:
         return Seq2SeqTrainer(model=model, args=Seq2SeqTrainingArguments(**common), train_dataset=train_ds,
-                              eval_dataset=dev_ds, data_collator=DataCollatorForSeq2Seq(tokenizer, model=model))
+                              eval_dataset=dev_ds, data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
+                              callbacks=stop)
 
     class AnswerOnlyTrainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -167,7 +187,37 @@ def make_trainer(cfg: dict, model, tokenizer, is_seq2seq: bool, train_ds, dev_ds
             return (loss, {"loss": loss}) if return_outputs else loss
 
     return AnswerOnlyTrainer(model=model, args=TrainingArguments(**common), train_dataset=train_ds,
-                             eval_dataset=dev_ds, data_collator=CausalCollator(tokenizer.pad_token_id))
+                             eval_dataset=dev_ds, data_collator=CausalCollator(tokenizer.pad_token_id), callbacks=stop)
+
+
+def learning_curve(log_history: list) -> list:
+    """[{step, epoch, train_loss, dev_loss}] from the trainer's log: the training loss logged last before each
+    evaluation, and the dev loss of that evaluation."""
+    curve, train_loss = [], None
+    for entry in log_history:
+        if "loss" in entry:
+            train_loss = entry["loss"]
+        if "eval_loss" in entry:
+            curve.append({"step": entry["step"], "epoch": round(entry["epoch"], 3), "train_loss": train_loss,
+                          "dev_loss": round(entry["eval_loss"], 4)})
+    return curve
+
+
+def plot_learning_curve(curve: list, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot([c["step"] for c in curve], [c["train_loss"] for c in curve], "o-", label="train loss (last logged)")
+    ax.plot([c["step"] for c in curve], [c["dev_loss"] for c in curve], "s-", label="dev loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (answer tokens)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
 
 
 def build_model(cfg: dict):
@@ -270,14 +320,17 @@ def train(cfg: dict) -> Path:
         name=out.name, base_model=cfg["base_model"], kind="seq2seq" if is_seq2seq else "causal_lm",
         method=cfg["method"], max_source_chars=cfg["max_source_chars"], max_source_tokens=cfg["max_source_tokens"],
         max_new_tokens=cfg["max_new_tokens"], no_repeat_ngram_size=cfg["no_repeat_ngram_size"],
-        training={"corpus_hash": data_hash(cfg["corpus"]), "parallel_hash": data_hash(cfg["parallel"]),
+        content_plan=cfg["content_plan"], training={"corpus_hash": data_hash(cfg["corpus"]), "parallel_hash": data_hash(cfg["parallel"]),
                   "n_train": len(examples["train"]), "n_articles": n_articles,
                   "n_pairs": sum(e["task"] == "translation" for e in examples["train"]),
                   "train_seconds": train_seconds, "date": date.today().isoformat(),
                   "hardware": torch.cuda.get_device_name(0) if device == "cuda"
                   else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)", "recipe": cfg})
     settings.save(out)       # the dev scores below load the folder as inference does
-    settings.metrics = {"dev_loss": None if dev_loss is None else round(dev_loss, 4),
+    curve = learning_curve(trainer.state.log_history)
+    plot_learning_curve(curve, out / "learning_curve.png", f"{out.name}: {cfg['method']}, lr {cfg['learning_rate']}")
+    settings.metrics = {"dev_loss": None if dev_loss is None else round(dev_loss, 4), "learning_curve": curve,
+                        "best_step": trainer.state.best_global_step,
                         **dev_scores(out, examples["dev_articles"], device)}
     settings.save(out)
     (out / "MODEL_CARD.md").write_text(model_card(settings), encoding="utf-8")

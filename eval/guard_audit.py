@@ -1,0 +1,112 @@
+"""The faithfulness guard, measured: every sentence the generator writes for a set of labelled articles, with what
+the guard decided and why, so that people (or a second annotator) can label each sentence supported / partly /
+invented; then the guard's precision and recall against those labels, and the support threshold that serves best.
+
+    python -m cooplens.eval.guard_audit dump --split dev --strategy translate --out eval/results/guard_dev_translate_sentences.jsonl
+    python -m cooplens.eval.guard_audit score eval/results/guard_dev_translate_sentences.jsonl eval/results/guard_dev_translate_labels.jsonl
+
+The labels in eval/results were written by annotators who saw only the source and the sentence (eval/RESULTS.md).
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from cooplens.models.labelled import is_real_news, read_rows
+
+
+def dump(split: str, out: Path, strategy: str, limit: int | None, model: str | None, summarizer: str | None) -> None:
+    """Generate with the support check switched off (threshold 0) so every sentence is kept and scored; write the
+    sentences (out) and the summaries (out with .summaries.jsonl), and print chrF++ of the summaries."""
+    from cooplens.eval.metrics import summary_metrics
+    from cooplens.models.analyzer import Analyzer
+
+    analyzer = Analyzer.from_pretrained(model, summarizer=summarizer, settings={
+        "summarizer.strategy": strategy, "summarizer.support_threshold": 0.0})
+    rows = [r for r in read_rows("data/corpus/corpus.jsonl") if r["split"] == split and is_real_news(r)][:limit]
+    results = analyzer.analyze([{"title": r.get("title"), "text": r["text"]} for r in rows], ids=[r["id"] for r in rows])
+    with open(out.with_suffix(".summaries.jsonl"), "w", encoding="utf-8") as fh:
+        for row, result in zip(rows, results):
+            fh.write(json.dumps({"id": row["id"], "lang": row["lang"], "kind": result.summary_kind,
+                                 "summary": result.summary_en, "reference": row["summary_en"],
+                                 "check": result.summary_check}, ensure_ascii=False) + "\n")
+    shown = [r.summary_en if r.summary_kind == "generated" else "" for r in results]
+    print(json.dumps({"strategy": strategy, "articles": len(rows),
+                      "abstained": sum(r.summary_kind != "generated" for r in results),
+                      **summary_metrics(shown, [r["summary_en"] for r in rows], [r["lang"] for r in rows])}))
+    with open(out, "w", encoding="utf-8") as fh:
+        for row, result in zip(rows, results):
+            kept = result.summary_en if result.summary_kind == "generated" else ""
+            check = result.summary_check
+            candidates = [(s, []) for s in split_kept(kept)] + list(zip(check.get("removed_sentences", []),
+                                                                      check.get("removed_because", [])))
+            for sentence, reasons in candidates:
+                fh.write(json.dumps({"id": row["id"], "lang": row["lang"], "strategy": strategy, "sentence": sentence,
+                                     "guard_kept": not reasons, "reasons": reasons,
+                                     "support": check.get("support", {}).get(sentence),
+                                     "source": result.source_text, "reference": row["summary_en"]},
+                                    ensure_ascii=False) + "\n")
+
+
+def split_kept(text: str) -> list:
+    from cooplens.models.faithfulness import english_sentences
+
+    return english_sentences(text) if text else []
+
+
+def score(sentences_path: Path, labels_path: Path) -> dict:
+    """Precision / recall of the guard at flagging unsupported sentences (labels: supported | partly | invented;
+    partly and invented count as unsupported), and the same for each support threshold alone."""
+    from cooplens.models.faithfulness import check_against_source
+    from cooplens.models.parties import Gazetteer
+
+    gazetteer = Gazetteer.load()
+    rows = [json.loads(line) for line in open(sentences_path, encoding="utf-8")]
+    labels = {(l["id"], l["sentence"]): l["label"] for l in map(json.loads, open(labels_path, encoding="utf-8"))}
+    rows = [r for r in rows if (r["id"], r["sentence"]) in labels]
+    bad = np.array([labels[(r["id"], r["sentence"])] != "supported" for r in rows])
+
+    def fact_check_fails(r) -> bool:       # the guard's fact checks as the code stands now (not as dumped)
+        report = check_against_source(r["sentence"], r["source"], gazetteer.find(r["source"], r["lang"]),
+                                      lambda text: gazetteer.find(text, "en"))
+        return bool(report.untraced_numbers or report.untraced_names) or "repeats an earlier sentence" in r["reasons"]
+
+    flagged = np.array([fact_check_fails(r) for r in rows])
+
+    def prf(predicted):
+        tp, fp, fn = (predicted & bad).sum(), (predicted & ~bad).sum(), (~predicted & bad).sum()
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        return {"precision": round(float(p), 3), "recall": round(float(r), 3),
+                "f1": round(float(2 * p * r / (p + r)) if p + r else 0.0, 3), "flagged": int(predicted.sum())}
+
+    support = np.array([r["support"] if r["support"] is not None else 1.0 for r in rows])
+    by_threshold = {round(float(t), 2): prf(flagged | (support < t)) for t in np.arange(0.70, 0.96, 0.01)}
+    return {"sentences": len(rows), "unsupported": int(bad.sum()), "guard_without_support": prf(flagged),
+            "guard_with_support_threshold": by_threshold}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("dump")
+    p.add_argument("--split", default="dev")
+    p.add_argument("--strategy", default="translate")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--model", default=None)
+    p.add_argument("--summarizer", default=None)
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("score")
+    p.add_argument("sentences")
+    p.add_argument("labels")
+    args = parser.parse_args(argv)
+    if args.action == "dump":
+        dump(args.split, Path(args.out), args.strategy, args.limit, args.model, args.summarizer)
+    else:
+        print(json.dumps(score(Path(args.sentences), Path(args.labels)), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
