@@ -16,15 +16,18 @@ import numpy as np
 from cooplens.models.labelled import is_real_news, read_rows
 
 
-def dump(split: str, out: Path, strategy: str, limit: int | None, model: str | None, summarizer: str | None) -> None:
-    """Generate with the support check switched off (threshold 0) so every sentence is kept and scored; write the
-    sentences (out) and the summaries (out with .summaries.jsonl), and print chrF++ of the summaries."""
+def dump(split: str, out: Path, strategy: str | None, limit: int | None, model: str | None,
+         summarizer: str | None) -> None:
+    """Generate with the support check switched off (threshold 0) so every sentence is kept and scored, or with
+    strategy None exactly as the model ships (to audit what users are shown); write the sentences (out) and the
+    summaries (out with .summaries.jsonl), and print chrF++ of the summaries."""
     from cooplens.eval.metrics import summary_metrics
     from cooplens.models.analyzer import Analyzer
 
-    analyzer = Analyzer.from_pretrained(model, summarizer=summarizer, settings={
+    analyzer = Analyzer.from_pretrained(model, summarizer=summarizer, settings=None if strategy is None else {
         "summarizer.strategy": strategy, "summarizer.support_threshold": 0.0})
-    rows = [r for r in read_rows("data/corpus/corpus.jsonl") if r["split"] == split and is_real_news(r)][:limit]
+    rows = [r for r in read_rows("data/corpus/corpus.jsonl") if r["split"] == split and is_real_news(r)]
+    rows = rows[::max(1, len(rows) // limit)][:limit] if limit else rows      # a limit takes a spread over languages
     results = analyzer.analyze([{"title": r.get("title"), "text": r["text"]} for r in rows], ids=[r["id"] for r in rows])
     with open(out.with_suffix(".summaries.jsonl"), "w", encoding="utf-8") as fh:
         for row, result in zip(rows, results):
@@ -93,6 +96,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("dump")
     p.add_argument("--split", default="dev")
     p.add_argument("--strategy", default="translate")
+    p.add_argument("--as-shipped", action="store_true", help="the model's own strategy and support threshold")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--model", default=None)
     p.add_argument("--summarizer", default=None)
@@ -102,7 +106,8 @@ def main(argv=None) -> int:
     p.add_argument("labels")
     args = parser.parse_args(argv)
     if args.action == "dump":
-        dump(args.split, Path(args.out), args.strategy, args.limit, args.model, args.summarizer)
+        dump(args.split, Path(args.out), None if args.as_shipped else args.strategy, args.limit, args.model,
+             args.summarizer)
     else:
         print(json.dumps(score(Path(args.sentences), Path(args.labels)), indent=2))
     return 0

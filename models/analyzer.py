@@ -69,6 +69,17 @@ def key_sentences(prepared, output, decision) -> list:
     return list(dict.fromkeys(chosen))
 
 
+def setting_value(current, value):
+    """A --set value (a string from the command line, or a value from Python) as the type of the setting it replaces."""
+    if not isinstance(value, str) or current is None or isinstance(current, str):
+        return value
+    if isinstance(current, bool):
+        return value.strip().lower() in ("1", "true", "yes")
+    if isinstance(current, (list, tuple)):
+        return type(current)(float(v) for v in value.split(","))
+    return type(current)(value)
+
+
 def raw_article(item) -> str:
     """An input as one string: a text, or a {"title", "text"} mapping. Anything else is an input error."""
     if isinstance(item, str):
@@ -120,7 +131,7 @@ class Analyzer:
             section = getattr(config, part, None)
             if section is None or not hasattr(section, name):
                 raise ValueError(f"unknown setting {dotted!r} (see models/config.py)")
-            setattr(section, name, type(getattr(section, name))(value))
+            setattr(section, name, setting_value(getattr(section, name), value))
         if summarizer:
             config.summarizer = (SummarizerConfig("digest") if summarizer == "digest" else
                                  replace(config.summarizer, kind="generated", model=summarizer))
@@ -224,7 +235,7 @@ class Analyzer:
 
     def similarity(self, english: list, sources: list) -> list:
         """For each English sentence, its cosine similarity to the closest of the source sentences."""
-        vectors = self.classifier.embed(english + sources)
+        vectors = self.classifier.embed(english + sources, self.config.summarizer.support_prefix)
         return (vectors[:len(english)] @ vectors[len(english):].T).max(axis=1).tolist()
 
     def _decide(self, prepared, output, parties: list) -> tuple:

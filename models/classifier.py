@@ -107,9 +107,9 @@ class PrototypeClassifier:
                 cooperation_prob=float(self.calibrated(self.config.calibration["cooperation"], coop_features))))
         return outputs
 
-    def embed(self, texts: list) -> np.ndarray:
+    def embed(self, texts: list, prefix: str | None = None) -> np.ndarray:
         """Unit-length sentence vectors (the faithfulness guard's cross-lingual similarity)."""
-        return self.encoder.encode(texts)
+        return self.encoder.encode(texts) if prefix is None else self.encoder.encode(texts, prefix=prefix)
 
     def save_pretrained(self, folder: Path) -> None:
         """Nothing but the config: the encoder is the packaged base model, the calibration lives in cooplens.json."""
@@ -242,12 +242,13 @@ class SequenceClassifier(WindowedClassifier):
         return rows
 
     @torch.inference_mode()
-    def embed(self, texts: list) -> np.ndarray:
+    def embed(self, texts: list, prefix: str | None = None) -> np.ndarray:
         """Unit-length sentence vectors from the classifier's own encoder (mean-pooled last layer): the faithfulness
         guard's cross-lingual similarity, with no second encoder in memory."""
+        prefix = self.prefix if prefix is None else prefix
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
         for idx in length_sorted_batches([len(t) for t in texts], self.config.batch_size):
-            batch = self.tokenizer([self.prefix + texts[i] for i in idx], padding=True, truncation=True,
+            batch = self.tokenizer([prefix + texts[i] for i in idx], padding=True, truncation=True,
                                    max_length=self.max_length, return_tensors="pt").to(self.device)
             hidden = self.model.base_model(**batch).last_hidden_state
             pooled = torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
@@ -281,8 +282,8 @@ class HeadClassifier(WindowedClassifier):
         weights = load_file(str(self.folder / self.HEAD_FILE))
         self.weight, self.bias = weights["weight"].astype(np.float32), weights["bias"].astype(np.float32)
 
-    def embed(self, texts: list) -> np.ndarray:
-        return self.encoder.encode(texts, prefix=self.prefix)
+    def embed(self, texts: list, prefix: str | None = None) -> np.ndarray:
+        return self.encoder.encode(texts, prefix=self.prefix if prefix is None else prefix)
 
     def logits(self, texts: list) -> np.ndarray:
         return self.embed(texts) @ self.weight.T + self.bias

@@ -57,10 +57,14 @@ class SummarizerConfig:
     kind: str = "digest"                       # "digest" (extracted) | "generated" (a trained generator + guard)
     model: str | None = None                   # shipped summarizer name, folder in the model folder, path or hub id
     # "summary": the article's lead -> an English summary in one generation; "translate": extract-then-translate,
-    # the lead and the key (evidence) sentences translated one by one, each checked against its own source sentence
+    # the lead and the key (evidence) sentences translated one by one
     strategy: str = "summary"
     key_sentences: int = 3                     # translate: at most this many sentences (the lead first)
-    support_threshold: float = 0.0             # guard: least similarity of a sentence to its source (0 = unchecked)
+    # guard: least similarity of each English sentence to its closest source sentence (the article's first
+    # SUPPORT_SENTENCES and the sentence it translates; 0 = unchecked), embedded with support_prefix (the encoder's
+    # prompt for sentence similarity; None: the classifier's own input prefix)
+    support_threshold: float = 0.0
+    support_prefix: str | None = None
     num_beams: int = 1
     batch_size: int = 8                        # articles per generate() call
     dtype: str = "float32"                     # float32 | bfloat16 | auto (bf16 where the CPU/GPU runs it fast)

@@ -79,6 +79,8 @@ def number_words(text: str) -> set:
     """Numbers written as English words ("two hundred and fifty" -> "250"), as digit strings."""
     found = set()
     for match in NUMBER_PHRASE.finditer(text):
+        if match.group(0).split()[0].lower() in SCALES and re.search(r"\d\s*-?\s*$", text[:match.start()]):
+            continue              # "10 million": a figure with a scale word (scaled_figures), not "million" alone
         total, current = 0, 0
         for word in re.findall(r"[a-z]+", match.group(0).lower()):
             if word in NUMBER_WORDS:
@@ -100,16 +102,22 @@ def scale_words() -> tuple:
     return re.compile(rf"(\d+(?:[.,]\d+)?)\s*(?:-\s*)?({words})(?!\w)", re.I), scales
 
 
-def scaled_figures(text: str) -> set:
-    """Figures written with a scale word ("30 হাজার", "1.5 crore", "۲ میلیارد") as full digit strings."""
+def scaled_pairs(text: str) -> list:
+    """Figures written with a scale word ("30 হাজার", "1.5 crore", "۲ میلیارد"): [(the figure as written, its full
+    value as a digit string)]."""
     pattern, scales = scale_words()
-    found = set()
+    pairs = []
     text = re.sub(r"(\d)\s*(?:দশমিক|ممیز)\s*(\d)", r"\1.\2", ascii_digits(text))     # "10 দশমিক 9" = 10.9
     for number, word in pattern.findall(text.replace("٫", ".").replace("٬", ",")):
         value = float(number.replace(",", ".")) * scales[word.lower()]
         if value == int(value):
-            found.add(str(int(value)))
-    return found
+            pairs.append((number, str(int(value))))
+    return pairs
+
+
+def scaled_figures(text: str) -> set:
+    """Figures written with a scale word, as full digit strings."""
+    return {full for _, full in scaled_pairs(text)}
 
 
 def numbers_in(text: str, words: bool = False) -> set:
@@ -214,7 +222,9 @@ def check_faithfulness(summary: str, source: str, traceable_names: set, summary_
     summary_party_names: the gazetteer parties found in the summary. Other proper names are traced by spelling."""
     report = FaithfulnessReport()
     source_numbers = numbers_in(source)
-    for number in sorted(numbers_in(summary, words=True)):
+    # "1.5 billion" where the source has the same value as "150 crore": the full value is the fact, not the "1.5"
+    same_value = {part for written, full in scaled_pairs(summary) if full in source_numbers for part in numbers_in(written)}
+    for number in sorted(numbers_in(summary, words=True) - same_value):
         if number in ORDINAL_OR_SMALL:
             continue
         report.numbers_checked += 1

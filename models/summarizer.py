@@ -25,7 +25,7 @@ from cooplens.models.config import GeneratorSettings
 from cooplens.models.faithfulness import guard_summary
 from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.schema import Summary
-from cooplens.models.text import ascii_digits
+from cooplens.models.text import ascii_digits, informative
 
 LANGUAGE_NAMES = {"fa": "Persian", "bn": "Bengali", "ar": "Arabic", "en": "English", "ur": "Urdu", "hi": "Hindi",
                   "vi": "Vietnamese", "zh": "Chinese", "ru": "Russian", "fr": "French", "tr": "Turkish", "es": "Spanish"}
@@ -38,6 +38,9 @@ YEAR = re.compile(r"(?<!\d)(1[34]\d\d|19\d\d|20\d\d)(?!\d)")
 FIGURE = re.compile(r"(?<![\d/.:-])(?:\d{1,3}(?:,\d{3})+|\d{2,5})(?:\.\d+)?(?![\d/.:-])")
 MAX_QUOTE_CHARS = 220
 MAX_PARTIES = 5
+# a translated sentence is supported by the lead as well as by its own sentence: a title and its first sentence
+# say the same thing in two ways (chosen on 132 labelled dev sentences: eval/RESULTS.md)
+SUPPORT_SENTENCES = 12
 
 
 def dates_in(text: str) -> list:
@@ -250,9 +253,11 @@ class GenerativeSummarizer:
         summaries = []
         for p, found, fallback, js, generated in zip(prepared, parties, digests, chosen, texts):
             sources = [p.sentences[j] for j in js]
-            if config.strategy == "translate":       # each translation is checked against its own sentence
+            if config.strategy == "translate":       # each translation: against its own sentence and the lead
+                lead = p.sentences[:SUPPORT_SENTENCES]
                 pairs = [(t, s) for t, s in zip(generated, sources) if t]
-                guarded = [guard_summary(t, p.text, found, find_english, support(similarity, [s]),
+                guarded = [guard_summary(t, p.text, found, find_english,
+                                         support(similarity, lead + ([s] if s not in lead else [])),
                                          config.support_threshold) for t, s in pairs]
                 guarded = merge_guarded(guarded)
             else:
@@ -300,7 +305,8 @@ def guarded_summary(guarded, digest_text: str, parties: list, prepared) -> Summa
     if guarded is not None and guarded.text:
         return Summary(guarded.text, "generated", guarded.as_dict(), tuple(guarded.warnings()))
     named = join_names([party.display() for party in parties[:MAX_PARTIES]]) or "none the gazetteer knows"
-    lead = prepared.sentences[0]
+    # the first sentence that carries a claim: a page often opens with an agency name or a timestamp
+    lead = next((s for s in prepared.sentences if informative(s)), prepared.sentences[0])
     lead = lead if len(lead) <= MAX_QUOTE_CHARS else lead[:MAX_QUOTE_CHARS] + "…"
     text = (f"No English summary passed the faithfulness checks, so none is shown. Parties named in the text: "
             f"{named}. Lead sentence ({prepared.language.code}): «{lead}»")

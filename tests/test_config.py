@@ -71,3 +71,13 @@ def test_a_trained_folder_is_a_recipe_for_cooplens_train():
     recipe = load_recipe(str(SHIPPED / DEFAULT_MODEL), {"epochs": 1}, ["lora.r=4", "seed=7"])
     assert recipe["epochs"] == 1 and recipe["lora"]["r"] == 4 and recipe["seed"] == 7
     assert recipe["base_model"] == "embeddinggemma-300m"
+
+
+def test_a_set_value_from_the_command_line_takes_the_type_of_its_setting():
+    from cooplens.models.analyzer import setting_value
+
+    assert setting_value(0.88, "0.87") == 0.87 and setting_value(3, "5") == 5
+    assert setting_value(None, "task: sentence similarity | query: ") == "task: sentence similarity | query: "
+    assert setting_value(True, "false") is False and setting_value(False, "yes") is True
+    assert setting_value((0.35, 0.65), "0.3,0.7") == (0.3, 0.7)
+    assert setting_value("summary", "translate") == "translate"

@@ -69,6 +69,14 @@ def test_bengali_names_and_numbers_written_as_words_are_checked():
     assert not guard("Three hundred nurses will be trained.", source, "bn").text
 
 
+def test_a_figure_with_a_scale_word_is_one_fact_in_any_language():
+    source = "বাংলাদেশকে ১০ মিলিয়ন ডলারের সহায়তা দেবে জাপান। বিশ্বব্যাংক ১৫০ কোটি টাকা ঋণ দেবে। ২০ লাখ টিকা এসেছে।"
+    assert guard("Japan will provide 10 million dollars in aid to Bangladesh.", source, "bn").text
+    assert guard("The World Bank will lend 1.5 billion taka.", source, "bn").text        # 150 crore
+    assert not guard("Bangladesh received 20 million vaccine doses.", source, "bn").text   # 20 lakh = 2 million
+    assert guard("Bangladesh received 2 million vaccine doses.", source, "bn").text
+
+
 def test_a_repeated_sentence_and_an_unsupported_one_are_dropped():
     source = "Iran and Iraq signed a health memorandum in Baghdad on Monday."
     guarded = guard("Iran and Iraq signed a health memorandum in Baghdad. Iran and Iraq signed the health memorandum "
