@@ -109,10 +109,11 @@ def evaluate_model(model: str | None, rows: list, device: str | None = None, sum
                                                       analyzer.taxonomy)["summary"]
                          for name, part in groups(ok).items() if part}
     # real news has a reference for negatives too: users paste those, and the same faithfulness rules hold
-    metrics["summaries"] = summary_scores(analyzer, [(row, res) for row, res in ok if row.get("summary_en")
-                                                     and (row["is_cooperation"] or is_real_news(row))])
-    metrics["summaries_real_news"] = summary_scores(analyzer, [(row, res) for row, res in ok
-                                                               if row.get("summary_en") and is_real_news(row)])
+    scored = [(row, res) for row, res in ok if row.get("summary_en") and (row["is_cooperation"] or is_real_news(row))]
+    real = [(row, res) for row, res in scored if is_real_news(row)]
+    metrics["summaries"] = summary_scores(analyzer, scored)
+    # a real-news-only run scores the same rows twice otherwise
+    metrics["summaries_real_news"] = metrics["summaries"] if len(real) == len(scored) else summary_scores(analyzer, real)
     if actors_gold:
         metrics["actors"] = actor_metrics(actors_gold, [res for _, res in ok])
     metrics["model"] = analyzer.model_info

@@ -115,7 +115,7 @@ class Analyzer:
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None,
                         summarizer: str | None = None, settings: dict | None = None) -> "Analyzer":
-        """A shipped model name (default: the fine-tuned e5 model) or a cooplens model folder. summarizer
+        """A shipped model name (default: DEFAULT_MODEL) or a cooplens model folder. summarizer
         replaces the folder's own: "digest", a summarizer folder (`cooplens train-summarizer`), or a seq2seq /
         decoder checkpoint folder or hub id. settings overrides config values by dotted name
         ({"summarizer.strategy": "translate", "classifier.relative_threshold": 0.5})."""
@@ -217,7 +217,7 @@ class Analyzer:
         summaries = (self.generator.summarize(
             articles, parties, digests, self.gazetteer, self.config.summarizer,
             [key_sentences(p, output, d) for p, output, (d, _, _) in zip(articles, outputs, decided)],
-            [self.plan(p, named, d) for p, named, (d, _, _) in zip(articles, mentions, decided)], self.similarity)
+            self.plans(articles, mentions, decided), self.similarity)
             if self.generator and articles else [Summary(d, "digest") for d in digests])
         results = [None] * len(texts)
         for i, error in failures.items():
@@ -228,10 +228,13 @@ class Analyzer:
             results[i] = self._result(ids[i], p, output, found, actors, *decided_i, digest_text, summary)
         return results
 
-    def plan(self, prepared, mentions: list, decision) -> str:
-        """The content plan a plan-trained generator reads (summarizer.content_plan; training writes it alike)."""
-        actors = extract_actors(prepared, mentions, decision.predicted_types, [])
-        return content_plan([self.taxonomy.labels[n] for n in decision.predicted_types], actors, prepared.text)
+    def plans(self, articles: list, mentions: list, decided: list) -> list:
+        """The content plans a plan-trained generator reads (training writes them alike); None for any other."""
+        if not self.generator.settings.content_plan:
+            return [None] * len(articles)
+        return [content_plan([self.taxonomy.labels[n] for n in d.predicted_types],
+                             extract_actors(p, named, d.predicted_types, []), p.text)
+                for p, named, (d, _, _) in zip(articles, mentions, decided)]
 
     def similarity(self, english: list, sources: list) -> list:
         """For each English sentence, its cosine similarity to the closest of the source sentences."""

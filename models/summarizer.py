@@ -183,7 +183,7 @@ class GenerativeSummarizer:
 
                 # merged once at load: generation then runs at the base model's speed
                 model = PeftModel.from_pretrained(model, str(self.folder)).merge_and_unload()
-        # merged in fp32, then cast: bf16 decodes ~2x faster where the hardware has it (eval/RESULTS.md)
+        # merged in fp32, then cast: bf16 is faster for one article alone, slower in batches (eval/RESULTS.md)
         self.model = model.to(self.device, dtype=torch_dtype(dtype, self.device)).eval()
         self.num_beams = num_beams
         self.batch_size = batch_size
@@ -247,7 +247,7 @@ class GenerativeSummarizer:
         else:
             chosen = [list(range(len(p.sentences))) for p in prepared]
             items = [generator_input(p.sentences, p.language.code, [party.display() for party in found],
-                                     self.settings.max_source_chars, plan if self.settings.content_plan else None)
+                                     self.settings.max_source_chars, plan)
                      for p, found, plan in zip(prepared, parties, plans)]
             texts = [[text] for text in self.generate(items)]
         summaries = []
