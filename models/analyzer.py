@@ -217,7 +217,9 @@ class Analyzer:
         summaries = (self.generator.summarize(
             articles, parties, digests, self.gazetteer, self.config.summarizer,
             [key_sentences(p, output, d) for p, output, (d, _, _) in zip(articles, outputs, decided)],
-            self.plans(articles, mentions, decided), self.similarity)
+            self.plans(articles, mentions, decided), self.similarity,
+            [next(iter(key_sentences(p, output, d)), None) if d.predicted_types else None
+             for p, output, (d, _, _) in zip(articles, outputs, decided)])
             if self.generator and articles else [Summary(d, "digest") for d in digests])
         results = [None] * len(texts)
         for i, error in failures.items():

@@ -228,11 +228,12 @@ class GenerativeSummarizer:
         return outputs
 
     def summarize(self, prepared: list, parties: list, digests: list, gazetteer, config, key_sentences: list,
-                  plans: list, similarity=None) -> list:
+                  plans: list, similarity=None, quotes: list | None = None) -> list:
         """Guarded English summaries of prepared articles (config: the pipeline's SummarizerConfig). "summary"
         generates from the lead; "translate" translates the lead and the key sentences (indices per article) one by
         one. Every sentence must pass the faithfulness guard, with similarity(english, source sentences) ->
-        scores as its support check; where nothing passes, the result abstains and says so."""
+        scores as its support check; where nothing passes, the result abstains, says so and quotes the source
+        sentence quotes[i] (an index; None: the lead)."""
         find_english = lambda english: gazetteer.find(english, "en")      # noqa: E731
         if config.strategy == "translate":
             chosen = [sorted(set([0] + list(keys)))[:config.key_sentences] for keys in key_sentences]
@@ -251,7 +252,8 @@ class GenerativeSummarizer:
                      for p, found, plan in zip(prepared, parties, plans)]
             texts = [[text] for text in self.generate(items)]
         summaries = []
-        for p, found, fallback, js, generated in zip(prepared, parties, digests, chosen, texts):
+        for p, found, fallback, js, generated, quote in zip(prepared, parties, digests, chosen, texts,
+                                                            quotes or [None] * len(prepared)):
             sources = [p.sentences[j] for j in js]
             if config.strategy == "translate":       # each translation: against its own sentence and the lead
                 lead = p.sentences[:SUPPORT_SENTENCES]
@@ -263,7 +265,7 @@ class GenerativeSummarizer:
             else:
                 guarded = guard_summary(generated[0], p.text, found, find_english, support(similarity, sources),
                                         config.support_threshold) if generated[0] else None
-            summaries.append(guarded_summary(guarded, fallback, found, p))
+            summaries.append(guarded_summary(guarded, fallback, found, p, quote))
         return summaries
 
 
@@ -299,17 +301,21 @@ def merge_guarded(parts: list):
     return GuardedSummary(" ".join(kept), report, dropped, support)
 
 
-def guarded_summary(guarded, digest_text: str, parties: list, prepared) -> Summary:
+def guarded_summary(guarded, digest_text: str, parties: list, prepared, quote: int | None = None) -> Summary:
     """The summary to show: the guarded generation, or an honest abstention that names the parties found in the
-    source and quotes the lead (the digest stays beside it in the result)."""
+    source and quotes, untranslated, the sentence at index `quote` (the best evidence of the cooperation) or else
+    the lead (the digest stays beside it in the result)."""
     if guarded is not None and guarded.text:
         return Summary(guarded.text, "generated", guarded.as_dict(), tuple(guarded.warnings()))
     named = join_names([party.display() for party in parties[:MAX_PARTIES]]) or "none the gazetteer knows"
-    # the first sentence that carries a claim: a page often opens with an agency name or a timestamp
-    lead = next((s for s in prepared.sentences if informative(s)), prepared.sentences[0])
-    lead = lead if len(lead) <= MAX_QUOTE_CHARS else lead[:MAX_QUOTE_CHARS] + "…"
+    if quote is not None and informative(prepared.sentences[quote]):
+        label, sentence = "Key sentence", prepared.sentences[quote]
+    else:   # the first sentence that carries a claim: a page often opens with an agency name or a timestamp
+        label, sentence = "Lead sentence", next((s for s in prepared.sentences if informative(s)),
+                                                prepared.sentences[0])
+    sentence = sentence if len(sentence) <= MAX_QUOTE_CHARS else sentence[:MAX_QUOTE_CHARS] + "…"
     text = (f"No English summary passed the faithfulness checks, so none is shown. Parties named in the text: "
-            f"{named}. Lead sentence ({prepared.language.code}): «{lead}»")
+            f"{named}. {label} ({prepared.language.code}): «{sentence}»")
     warnings = tuple(guarded.warnings()) if guarded is not None else (
         "the generator returned an empty summary",)
     return Summary(text, "abstained", guarded.as_dict() if guarded is not None else {}, warnings)

@@ -99,7 +99,8 @@ def test_shipped_summarizer_writes_english_whose_checked_facts_trace_to_the_sour
         else:                                          # abstained: says so, quotes the lead, the warning says why
             assert result.summary_kind == "abstained", key
             assert result.summary_en.startswith("No English summary passed the faithfulness checks")
-            assert f"Lead sentence ({result.language}): «" in result.summary_en
+            quoted = ("Key sentence" if result.predicted_types else "Lead sentence") + f" ({result.language}): «"
+            assert quoted in result.summary_en
             assert result.summary_check["withheld"] and result.warnings
 
 

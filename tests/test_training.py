@@ -39,3 +39,28 @@ def test_train_saves_a_folder_the_analyzer_loads(tmp_path, tiny_corpus, tiny_enc
     assert result.error is None and len(result.types) == 8 and set(result.scope_probabilities) == {
         "domestic", "bilateral", "multilateral"}
     assert abs(sum(result.scope_probabilities.values()) - 1) < 1e-3
+
+
+def test_heads_from_several_seeds_average_into_one_linear_head(tmp_path, tiny_corpus, tiny_encoder):
+    """head_seeds: the saved head is the mean of the heads each seed trains alone (so its logits are their mean)."""
+    import numpy as np
+    import torch
+    from safetensors.numpy import load_file
+
+    from cooplens.models.classifier import head_layout
+    from cooplens.models.labelled import read_rows
+    from cooplens.models.taxonomy import load_taxonomy
+    from cooplens.training.train_classifier import DEFAULTS, MultiTaskLoss, train_head
+
+    taxonomy = load_taxonomy()
+    rows = [r for r in read_rows(tiny_corpus, taxonomy) if r["split"] == "train"]
+    loss_fn = MultiTaskLoss(head_layout(taxonomy), torch.ones(len(taxonomy.types)))
+    heads = {}
+    for seed, n in ((13, 1), (14, 1), (13, 2)):
+        cfg = {**DEFAULTS, "base_model": str(tiny_encoder), "method": "head", "epochs": 2, "batch_size": 8,
+               "seed": seed, "head_seeds": n}
+        train_head(cfg, rows, taxonomy, loss_fn, "cpu", tmp_path / f"{seed}-{n}")
+        heads[seed, n] = load_file(str(tmp_path / f"{seed}-{n}" / "head.safetensors"))
+    for name in ("weight", "bias"):
+        assert not np.allclose(heads[13, 1][name], heads[14, 1][name])
+        np.testing.assert_allclose(heads[13, 2][name], (heads[13, 1][name] + heads[14, 1][name]) / 2, atol=1e-6)
