@@ -12,8 +12,8 @@ WHAT = {
     "embedding_head": "Cooperation-type classifier trained by `cooplens train` (head): the encoder is frozen (its packaged "
                       "weights, no fine-tuning) and one linear multi-task head (types sigmoid, scope softmax, "
                       "is_cooperation sigmoid) is trained on its mean-pooled embeddings; the head (a few KB) is in "
-                      "this folder. Calibration is fitted on the real-news dev rows through the inference path "
-                      "(sentence windows, max-pooling); thresholds per type and the relative threshold are tuned there.",
+                      "this folder. Calibration is fitted on {calibrated_on} through the inference path (sentence "
+                      "windows, max-pooling); thresholds per type and the relative threshold are tuned there.",
     "prototype": "Zero-shot cooperation classifier: the encoder (not fine-tuned) embeds each sentence and the "
                  "taxonomy's definitions and multilingual cue phrases; a type's score is its best sentence. Per-type "
                  "logistic calibration (3 weights each) is fitted on the train split, thresholds on dev. Scope "
@@ -33,7 +33,9 @@ def model_card(config: PipelineConfig, type_names: tuple, scope_names: tuple) ->
              if spec.kind == "embedding_head" else f"first {recipe.get('max_length', '-')} tokens per article")
     lines = [
         f"# {config.name}", "",
-        WHAT[spec.kind].format(method=spec.method, adapter=adapter), "",
+        WHAT[spec.kind].format(method=spec.method, adapter=adapter, calibrated_on=(
+            "the real-news dev rows" if recipe.get("calibrate_on") == "real" else "all dev rows, written and real")),
+        "",
         f"- base model: {spec.base_model}",
         f"- data: `{recipe.get('corpus', '?')}` sha256[:16] = {training.get('data_hash', '?')}; "
         f"{training.get('n_train', '?')} train / {training.get('n_dev', '?')} dev / {training.get('n_test', '?')} test",
@@ -46,8 +48,10 @@ def model_card(config: PipelineConfig, type_names: tuple, scope_names: tuple) ->
     if spec.kind in ("sequence_classification", "embedding_head"):
         lines.append(f"- inference: sentences packed into {spec.window_tokens}-token windows, type logits max-pooled")
     if recipe:
+        heads = (f" (and the next {recipe['head_seeds'] - 1}: the heads of {recipe['head_seeds']} seeds averaged)"
+                 if recipe.get("head_seeds", 1) > 1 else "")
         lines.append(f"- training: {training.get('train_seconds', 0):.0f} s on {training.get('hardware', '?')}, "
-                     f"seed {recipe.get('seed')}, {recipe.get('epochs', '-')} epochs, lr {recipe.get('learning_rate', '-')}, "
+                     f"seed {recipe.get('seed')}{heads}, {recipe.get('epochs', '-')} epochs, lr {recipe.get('learning_rate', '-')}, "
                      f"{reads}; the whole recipe is "
                      f"`training.recipe` in cooplens.json (`cooplens train --config <this folder>` reruns it)")
     lines += [f"- date: {training.get('date', config.version)}", "", "## Metrics", "```json",
