@@ -14,6 +14,8 @@ from dataclasses import asdict, replace
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from cooplens.models.actors import extract_actors
 from cooplens.models.card import model_card
 from cooplens.models.classifier import HeadClassifier, PrototypeClassifier, SequenceClassifier
@@ -67,6 +69,22 @@ def key_sentences(prepared, output, decision) -> list:
     if not chosen:
         chosen = [j for j, s in enumerate(prepared.sentences[1:4], start=1) if informative(s)]
     return list(dict.fromkeys(chosen))
+
+
+class SourceSimilarity:
+    """similarity(english, sources): each English sentence's cosine similarity to the closest source sentence. One
+    per batch: a source sentence is embedded once however many translations are checked against it (each key
+    sentence's translation is checked against the article's lead too)."""
+
+    def __init__(self, embed):
+        self.embed = embed
+        self.vectors = {}
+
+    def __call__(self, english: list, sources: list) -> list:
+        new = [s for s in dict.fromkeys(sources) if s not in self.vectors]
+        vectors = self.embed(english + new)
+        self.vectors.update(zip(new, vectors[len(english):]))
+        return (vectors[:len(english)] @ np.stack([self.vectors[s] for s in sources]).T).max(axis=1).tolist()
 
 
 def setting_value(current, value):
@@ -214,12 +232,12 @@ class Analyzer:
         digests = [digest(p.text, p.language.code, found, [self.taxonomy.labels[n] for n in decision.predicted_types],
                           decision.scope, (evidence[0].sentence if evidence else p.sentences[0]))
                    for p, found, (decision, _, evidence) in zip(articles, parties, decided)]
+        keys = [key_sentences(p, output, d) for p, output, (d, _, _) in zip(articles, outputs, decided)]
         summaries = (self.generator.summarize(
-            articles, parties, digests, self.gazetteer, self.config.summarizer,
-            [key_sentences(p, output, d) for p, output, (d, _, _) in zip(articles, outputs, decided)],
-            self.plans(articles, mentions, decided), self.similarity,
-            [next(iter(key_sentences(p, output, d)), None) if d.predicted_types else None
-             for p, output, (d, _, _) in zip(articles, outputs, decided)])
+            articles, parties, digests, self.gazetteer, self.config.summarizer, keys,
+            self.plans(articles, mentions, decided), SourceSimilarity(self.embed_for_support),
+            # an abstention quotes the best evidence of the top type (a cooperation article), else the lead
+            [k[0] if d.predicted_types and k else None for k, (d, _, _) in zip(keys, decided)])
             if self.generator and articles else [Summary(d, "digest") for d in digests])
         results = [None] * len(texts)
         for i, error in failures.items():
@@ -238,10 +256,9 @@ class Analyzer:
                              extract_actors(p, named, d.predicted_types, []), p.text)
                 for p, named, (d, _, _) in zip(articles, mentions, decided)]
 
-    def similarity(self, english: list, sources: list) -> list:
-        """For each English sentence, its cosine similarity to the closest of the source sentences."""
-        vectors = self.classifier.embed(english + sources, self.config.summarizer.support_prefix)
-        return (vectors[:len(english)] @ vectors[len(english):].T).max(axis=1).tolist()
+    def embed_for_support(self, texts: list):
+        """Unit vectors for the guard's support check, with the encoder's sentence-similarity prompt."""
+        return self.classifier.embed(texts, self.config.summarizer.support_prefix)
 
     def _decide(self, prepared, output, parties: list) -> tuple:
         """The decision, the fused scope probabilities, and the evidence sentences of each predicted type."""
