@@ -19,6 +19,7 @@ import numpy as np
 ENGINES = {
     "hf-fp32": {"classifier.dtype": "float32", "summarizer.dtype": "float32"},
     "hf-bf16": {"classifier.dtype": "bfloat16", "summarizer.dtype": "bfloat16"},
+    "hf-bf16-encoder": {"classifier.dtype": "bfloat16", "summarizer.dtype": "float32"},
 }
 
 

@@ -21,7 +21,8 @@ class SentenceEncoder:
         self.device = pick_device(device)
         with quiet_transformers():     # the pooler we never use is reported missing on every load
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path).to(self.device, dtype=torch_dtype(dtype, self.device)).eval()
+            # loaded straight into the target dtype: loading fp32 and then casting held both copies at once
+            self.model = AutoModel.from_pretrained(path, dtype=torch_dtype(dtype, self.device)).to(self.device).eval()
         self.max_length = max_length
         self.batch_size = batch_size
 

@@ -1,12 +1,14 @@
 import json
+import shutil
 
 import pytest
 
-from cooplens.models.labelled import CorpusError, read_rows
-from cooplens.training.corpus import leakage, near_duplicate_pairs
+from cooplens.models.labelled import CorpusError, is_real_news, read_rows
+from cooplens.training.corpus import build, check_pinned, leakage, near_duplicate_pairs
 from conftest import EXAMPLES, REPO
 
 CORPUS = REPO / "data" / "corpus" / "corpus.jsonl"
+SHARED = REPO.parent / "shared" / "data"
 GOOD = {"id": "x1", "lang": "fa", "title": "", "text": "متن خبر", "types": ["aid_donation"], "scope": "bilateral",
         "is_cooperation": True, "summary_en": "A summary.", "source": "written", "split": "train"}
 
@@ -63,3 +65,18 @@ def test_the_sample_articles_stay_out_of_the_corpus():
 def test_near_duplicate_detector_finds_a_lightly_edited_copy():
     text = "The health ministries of Iran and Iraq signed a memorandum on pilgrims' care in Baghdad on Monday."
     assert near_duplicate_pairs([text], [text.replace("Monday", "Tuesday"), "Unrelated football news."])[0][:2] == (0, 0)
+
+
+def test_rows_added_after_the_split_keep_it_and_may_not_repeat_another_splits_story():
+    rows = [r for r in read_rows(CORPUS) if is_real_news(r)]
+    test_row = next(r for r in rows if r["split"] == "test")
+    fresh = {**test_row, "id": "late-1", "split": "train", "text": test_row["text"] + " (updated)"}
+    with pytest.raises(CorpusError, match=rf"late-1 \(train\) ~ {test_row['id']} \(test\)"):
+        check_pinned([fresh], rows + [fresh])
+    check_pinned([{**fresh, "text": "An unrelated story about a football match in Tabriz."}], rows)
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the shared real-data folder is not beside the checkout")
+def test_the_committed_corpus_is_what_its_sources_build(tmp_path):
+    shutil.copytree(REPO / "data" / "corpus", tmp_path / "data" / "corpus")
+    assert build(tmp_path, SHARED).read_bytes() == CORPUS.read_bytes()

@@ -4,6 +4,8 @@ data/corpus/corpus.jsonl is built by `python -m cooplens.training.corpus build -
   data/corpus/written/*.jsonl     articles written for the project (source: written)
   data/corpus/real/news_*.jsonl   real published news articles (source: the URL), labelled by hand
   data/corpus/real/fa_news_coop.jsonl   real Persian headline + lead items that report cooperation
+  data/corpus/real/news_train_*.jsonl   real news collected after the splits were drawn: their rows say
+                                  "split": "train", so adding them leaves the dev and test splits as they were
   ../shared/data                  real non-cooperation news: Persian leads, BBC articles, SIB-200 paragraphs
 and split train/dev/test stratified by origin, language and label, with no near-duplicates across splits (the
 same wire story on two outlets stays in one split). Real news gets larger dev and test shares: it is what the
@@ -185,12 +187,24 @@ def assign_splits(rows: list, rng: random.Random) -> None:
                 row["split"] = split
 
 
+def check_pinned(pinned: list, rows: list) -> None:
+    """A row that keeps its own split must not be the same story as a row of another split."""
+    for split in SPLITS:
+        mine = [r for r in pinned if r["split"] == split]
+        others = [r for r in rows if r["split"] != split and is_real_news(r)]
+        found = near_duplicate_pairs([r["text"] for r in mine], [r["text"] for r in others], SAME_STORY_JACCARD)
+        if found:
+            raise CorpusError("same story in two splits: " + ", ".join(
+                f"{mine[i]['id']} ({split}) ~ {others[j]['id']} ({others[j]['split']})" for i, j, _ in found))
+
+
 def build(repo: Path, shared: Path) -> Path:
     taxonomy = load_taxonomy()
     rng = random.Random(SEED)
     rows = []
+    real = repo / "data" / "corpus" / "real"          # (its actors_test.jsonl is gold actors, not articles)
     for path in sorted((repo / "data" / "corpus" / "written").glob("*.jsonl")) + \
-            sorted((repo / "data" / "corpus" / "real").glob("*.jsonl")):
+            sorted([real / "fa_news_coop.jsonl", *real.glob("news_*.jsonl")]):
         rows.extend(read_rows(path, taxonomy, require_split=False))
     held = held_out(shared)
     rows = [r for r in rows if normalized_url_hash(r["source"]) not in held]
@@ -208,7 +222,9 @@ def build(repo: Path, shared: Path) -> Path:
     ids = Counter(r["id"] for r in unique)
     if any(c > 1 for c in ids.values()):
         raise CorpusError("duplicate ids: " + ", ".join(i for i, c in ids.items() if c > 1))
-    assign_splits(unique, rng)
+    pinned = [r for r in unique if r["split"] in SPLITS]     # rows added after the splits were drawn
+    assign_splits([r for r in unique if r["split"] not in SPLITS], rng)
+    check_pinned(pinned, unique)
     out = repo / "data" / "corpus" / "corpus.jsonl"
     out.write_text("".join(json.dumps({f: r[f] for f in FIELDS + OPTIONAL_FIELDS if f in r}, ensure_ascii=False)
                            + "\n" for r in unique), encoding="utf-8")
