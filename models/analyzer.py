@@ -128,7 +128,8 @@ class Analyzer:
             self.generator = GenerativeSummarizer(summarizer_location(config.summarizer.model, self.folder), device,
                                                   num_beams=config.summarizer.num_beams,
                                                   batch_size=config.summarizer.batch_size,
-                                                  dtype=config.summarizer.dtype)
+                                                  dtype=config.summarizer.dtype, engine=config.summarizer.engine,
+                                                  quantization=config.summarizer.quantization)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None,

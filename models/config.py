@@ -68,6 +68,10 @@ class SummarizerConfig:
     num_beams: int = 1
     batch_size: int = 8                        # articles per generate() call
     dtype: str = "float32"                     # float32 | bfloat16 | auto (bf16 where the CPU/GPU runs it fast)
+    # "hf": transformers (the reference; GPUs, seq2seq); "ctranslate2": a decoder-only generator converted once
+    # to CTranslate2 (CPU), quantization float32 (the HF engine's exact text, faster) or int8 (faster, reworded)
+    engine: str = "hf"
+    quantization: str = "float32"
 
 
 @dataclass

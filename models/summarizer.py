@@ -155,8 +155,8 @@ class GenerativeSummarizer:
     Seq2seq if its config is encoder-decoder, else causal LM."""
 
     def __init__(self, name_or_path: str | Path, device: str | None = None, num_beams: int = 1, batch_size: int = 8,
-                 dtype: str = "float32"):
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+                 dtype: str = "float32", engine: str = "hf", quantization: str = "float32"):
+        from transformers import AutoConfig, AutoTokenizer
 
         from cooplens.models.fetch import resolve_base_model
 
@@ -175,18 +175,36 @@ class GenerativeSummarizer:
         self.tokenizer = AutoTokenizer.from_pretrained(weights)
         if not self.is_seq2seq and self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.num_beams = num_beams
+        self.batch_size = batch_size
+        # CTranslate2 runs decoder-only generators on the CPU; seq2seq checkpoints and GPUs use the HF engine
+        self.engine = "ctranslate2" if engine == "ctranslate2" and not self.is_seq2seq \
+            and self.device.type == "cpu" else "hf"
+        self.model = self.decoder = None
+        if self.engine == "ctranslate2":
+            from cooplens.models.ctranslate2_engine import CTranslate2Decoder, converted_folder, source_key
+
+            key = source_key(weights, self.folder if self.is_lora else None, quantization)
+            folder = converted_folder(key, quantization, lambda: self._load_model(weights), self.tokenizer)
+            stop = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
+            self.decoder = CTranslate2Decoder(folder, self.tokenizer, stop if isinstance(stop, list) else [stop],
+                                              quantization, torch.get_num_threads())
+        else:
+            # merged in fp32, then cast: bf16 is faster for one article alone, slower in batches (eval/RESULTS.md)
+            self.model = self._load_model(weights).to(self.device, dtype=torch_dtype(dtype, self.device)).eval()
+
+    def _load_model(self, weights: str):
+        """The torch model in fp32, a LoRA adapter merged into it once (generation then runs at the base's speed)."""
+        from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
         loader = AutoModelForSeq2SeqLM if self.is_seq2seq else AutoModelForCausalLM
         with quiet_transformers():
             model = loader.from_pretrained(weights, dtype=torch.float32)
             if self.is_lora:
                 from peft import PeftModel
 
-                # merged once at load: generation then runs at the base model's speed
                 model = PeftModel.from_pretrained(model, str(self.folder)).merge_and_unload()
-        # merged in fp32, then cast: bf16 is faster for one article alone, slower in batches (eval/RESULTS.md)
-        self.model = model.to(self.device, dtype=torch_dtype(dtype, self.device)).eval()
-        self.num_beams = num_beams
-        self.batch_size = batch_size
+        return model
 
     def save_pretrained(self, folder: Path) -> None:
         """Copy this summarizer folder (settings, adapter or weights, card) into folder."""
@@ -215,6 +233,12 @@ class GenerativeSummarizer:
         items = [generator_input([i], "", []) if isinstance(i, str) else i for i in items]
         outputs = [""] * len(items)
         # shortest first: a batch of similar lengths wastes little padding
+        if self.decoder is not None:
+            prompts = [causal_prompt_ids(self.tokenizer, item, self.settings.max_source_tokens, task) for item in items]
+            generated = self.decoder.generate(prompts, self.settings.max_new_tokens, self.num_beams,
+                                              self.settings.no_repeat_ngram_size, self.batch_size)
+            return [complete_sentences(" ".join(text.split()))
+                    for text in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
         for chunk in length_sorted_batches([-len(i["source"]) for i in items], self.batch_size):
             batch = {k: v.to(self.device) for k, v in self._batch([items[i] for i in chunk], task).items()}
             generated = self.model.generate(**batch, max_new_tokens=self.settings.max_new_tokens,

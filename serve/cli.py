@@ -22,6 +22,11 @@ def fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def settings(args) -> dict:
+    """--set SECTION.KEY=VALUE overrides of a model folder's settings."""
+    return dict(assignment.split("=", 1) for assignment in args.set)
+
+
 def cmd_predict(args) -> int:
     from cooplens.serve.batch import BatchInputError, read_inputs, run_batch, write_csv
 
@@ -42,11 +47,12 @@ def cmd_predict(args) -> int:
         from cooplens.serve.ray_engine import run_ray
 
         counts = run_ray(rows, output, args.model, args.summarizer, args.device, args.resume, args.batch_size,
-                         args.workers, args.ray_address)
+                         args.workers, args.ray_address, settings=settings(args))
     else:
         from cooplens.models.analyzer import Analyzer
 
-        analyzer = Analyzer.from_pretrained(args.model, device=args.device, summarizer=args.summarizer)
+        analyzer = Analyzer.from_pretrained(args.model, device=args.device, summarizer=args.summarizer,
+                                            settings=settings(args))
         counts = run_batch(analyzer, rows, output, resume=args.resume, batch_size=args.batch_size)
     if counts["changed"]:
         print(f"note: {counts['changed']} row(s) changed since the earlier run and were analysed again",
@@ -116,8 +122,8 @@ def cmd_calibrate_zero_shot(args) -> int:
 def cmd_package(args) -> int:
     from cooplens.models.analyzer import Analyzer
 
-    settings = dict(assignment.split("=", 1) for assignment in args.set)
-    folder = Analyzer.from_pretrained(args.source, summarizer=args.summarizer, settings=settings).save_pretrained(args.out)
+    folder = Analyzer.from_pretrained(args.source, summarizer=args.summarizer,
+                                      settings=settings(args)).save_pretrained(args.out)
     show_card(folder)
     return EXIT_OK
 
@@ -176,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="keep the results of an earlier run whose input is unchanged; analyse the rest")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a model setting for this run: summarizer.engine=hf (the transformers "
+                        "reference), summarizer.quantization=int8 (models/config.py)")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local: this process; ray: an actor pool on a Ray cluster (pip install cooplens[ray])")
     p.add_argument("--workers", type=int, default=1, help="ray: Analyzer actors (one model load each)")

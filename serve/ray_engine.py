@@ -18,10 +18,10 @@ from cooplens.serve.batch import InputRow, OutputFile, analyse_rows
 class AnalyzerActor:
     """One Analyzer per actor, loaded once, called with batches of rows."""
 
-    def __init__(self, model, summarizer, device):
+    def __init__(self, model, summarizer, device, settings):
         from cooplens.models.analyzer import Analyzer
 
-        self.analyzer = Analyzer.from_pretrained(model, device=device, summarizer=summarizer)
+        self.analyzer = Analyzer.from_pretrained(model, device=device, summarizer=summarizer, settings=settings)
 
     def __call__(self, batch: dict) -> dict:
         rows = [InputRow(*json.loads(str(encoded))) for encoded in batch["row"]]
@@ -32,7 +32,7 @@ class AnalyzerActor:
 
 def run_ray(rows: list, output: Path, model: str | None = None, summarizer: str | None = None,
             device: str | None = None, resume: bool = False, batch_size: int = 16, workers: int = 1,
-            address: str | None = None, cpus_per_worker: float = 1.0) -> dict:
+            address: str | None = None, cpus_per_worker: float = 1.0, settings: dict | None = None) -> dict:
     """Analyse rows into output (.jsonl) with `workers` Analyzer actors on a Ray cluster. Returns the counts of
     serve.batch.run_batch."""
     import ray
@@ -46,7 +46,7 @@ def run_ray(rows: list, output: Path, model: str | None = None, summarizer: str 
             # into a float NaN and cannot store lone surrogates, and the row must arrive exactly as it was read
             dataset = ray.data.from_items([{"row": json.dumps([row.id, row.text, row.title, row.error])}
                                            for row in out.todo])
-            analysed = dataset.map_batches(AnalyzerActor, fn_constructor_args=(model, summarizer, device),
+            analysed = dataset.map_batches(AnalyzerActor, fn_constructor_args=(model, summarizer, device, settings),
                                            batch_size=batch_size, batch_format="numpy",
                                            concurrency=workers, num_cpus=cpus_per_worker)
             for record in analysed.iter_rows():

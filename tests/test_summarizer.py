@@ -110,3 +110,24 @@ def test_a_summary_cut_by_the_token_limit_ends_at_its_last_full_sentence():
     assert complete_sentences("Iran sent 76 cartons. The two cities agreed to") == "Iran sent 76 cartons."
     assert complete_sentences("Iran sent 76 cartons.") == "Iran sent 76 cartons."
     assert complete_sentences("no full stop at all") == "no full stop at all"
+
+
+def test_the_ctranslate2_engine_converts_once_checks_its_cache_and_answers_alike_alone_or_batched(tmp_path,
+                                                                                                    tiny_gemma,
+                                                                                                    monkeypatch):
+    """(That it writes the transformers engine's exact text with the shipped generator is checked on the samples in
+    test_determinism.py: on a random tiny model near-tied logits make any two engines disagree.)"""
+    from cooplens.models.summarizer import GenerativeSummarizer, generator_input
+
+    monkeypatch.setenv("COOPLENS_CACHE", str(tmp_path / "cache"))
+    items = [generator_input(["شهر اصفهان ۷۶ کارتن اقلام بهداشتی دریافت کرد."], "fa", ["Isfahan (Iran)"]),
+             generator_input(["Dhaka received 3 ambulances from Kolkata on Monday."], "en", [])]
+    fast = GenerativeSummarizer(tiny_gemma, engine="ctranslate2")
+    assert fast.engine == "ctranslate2" and fast.model is None      # no torch generator kept in memory
+    texts = fast.generate(items, task="translation")
+    assert all(texts) and [fast.generate([item], task="translation")[0] for item in items] == texts
+    (converted,) = (tmp_path / "cache" / "ctranslate2").iterdir()
+    (converted / "model.bin").write_bytes(b"corrupted")
+    again = GenerativeSummarizer(tiny_gemma, engine="ctranslate2")          # fails its hash check: converted anew
+    assert again.generate(items, task="translation") == texts
+    assert (converted / "model.bin").stat().st_size > 1000

@@ -1,0 +1,85 @@
+"""The decoder-only generator on CTranslate2 (the `ctranslate2` summarizer engine, CPU).
+
+The HF generator (base + LoRA, merged) is converted once into a CTranslate2 folder under
+`COOPLENS_CACHE/ctranslate2/`, keyed by what it was made from (the base weights, the adapter's bytes, the
+quantization, the CTranslate2 version) and checked by sha256 on every load, like the fetched base weights. Later
+loads never build the torch model. float32 gives the HF engine's exact text, faster; int8 is faster still but
+changes the wording (eval/RESULTS.md).
+"""
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+logger = logging.getLogger("cooplens")
+
+MANIFEST = "cooplens-ct2.json"
+
+
+def source_key(weights: str, adapter_folder: Path | None, quantization: str) -> str:
+    """What a converted folder was made from, as a short hash."""
+    import ctranslate2
+
+    digest = hashlib.sha256(f"{Path(weights).resolve()}|{quantization}|{ctranslate2.__version__}".encode())
+    if adapter_folder is not None:
+        for path in sorted(adapter_folder.glob("adapter_*")):
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def sha256_of_folder(folder: Path) -> str:
+    from cooplens.models.fetch import sha256_of
+
+    return hashlib.sha256("".join(f"{p.name}:{sha256_of(p)}\n" for p in sorted(folder.iterdir())
+                                  if p.name != MANIFEST).encode()).hexdigest()
+
+
+def converted_folder(key: str, quantization: str, load_merged_model, tokenizer) -> Path:
+    """The CTranslate2 folder for this key: converted now from load_merged_model() (a torch model) if it is
+    not cached yet or fails its hash check."""
+    import ctranslate2
+
+    from cooplens.models.fetch import cache_dir
+
+    folder = cache_dir() / "ctranslate2" / key
+    manifest = folder / MANIFEST
+    if manifest.exists():
+        if json.loads(manifest.read_text())["sha256"] == sha256_of_folder(folder):
+            return folder
+        logger.warning("%s fails its sha256 check: converting again", folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    logger.info("converting the generator to CTranslate2 (%s), once: %s", quantization, folder)
+    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+        merged = Path(tmp) / "merged"
+        load_merged_model().save_pretrained(merged)
+        tokenizer.save_pretrained(merged)
+        built = Path(tmp) / "ct2"
+        ctranslate2.converters.TransformersConverter(str(merged)).convert(str(built), quantization=quantization)
+        (built / MANIFEST).write_text(json.dumps({"sha256": sha256_of_folder(built), "quantization": quantization,
+                                                  "ctranslate2": ctranslate2.__version__}) + "\n")
+        built.rename(folder)       # atomic: a half-written folder is never seen as converted
+    return folder
+
+
+class CTranslate2Decoder:
+    """Greedy / beam generation from prompt token ids, with the HF generator's stopping and n-gram blocking."""
+
+    def __init__(self, folder: Path, tokenizer, end_token_ids: list, quantization: str, threads: int):
+        import ctranslate2
+
+        self.tokenizer = tokenizer
+        self.end_tokens = tokenizer.convert_ids_to_tokens(end_token_ids)
+        self.model = ctranslate2.Generator(str(folder), device="cpu", compute_type=quantization,
+                                           intra_threads=threads)
+
+    def generate(self, prompts: list, max_new_tokens: int, num_beams: int, no_repeat_ngram_size: int,
+                 batch_size: int) -> list:
+        """prompts: lists of token ids. Returns the generated token ids (prompt excluded), in order."""
+        results = self.model.generate_batch([self.tokenizer.convert_ids_to_tokens(p) for p in prompts],
+                                            max_length=max_new_tokens, beam_size=num_beams, sampling_topk=1,
+                                            no_repeat_ngram_size=no_repeat_ngram_size, end_token=self.end_tokens,
+                                            include_prompt_in_result=False, max_batch_size=batch_size)
+        return [r.sequences_ids[0] for r in results]
