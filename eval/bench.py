@@ -16,10 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-ENGINES = {
-    "hf-fp32": {"classifier.dtype": "float32", "summarizer.dtype": "float32"},
-    "hf-bf16": {"classifier.dtype": "bfloat16", "summarizer.dtype": "bfloat16"},
-    "hf-bf16-encoder": {"classifier.dtype": "bfloat16", "summarizer.dtype": "float32"},
+ENGINES = {      # every engine names all the settings it depends on: a model folder's own choice never leaks in
+    "hf-fp32": {"classifier.dtype": "float32", "summarizer.dtype": "float32", "summarizer.engine": "hf"},
+    "hf-bf16": {"classifier.dtype": "bfloat16", "summarizer.dtype": "bfloat16", "summarizer.engine": "hf"},
+    "hf-bf16-encoder": {"classifier.dtype": "bfloat16", "summarizer.dtype": "float32", "summarizer.engine": "hf"},
+    "ct2-fp32": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2", "summarizer.quantization": "float32"},
+    "ct2-int8": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2", "summarizer.quantization": "int8"},
+    "ct2-int8-bf16-encoder": {"classifier.dtype": "bfloat16", "summarizer.engine": "ctranslate2",
+                              "summarizer.quantization": "int8"},
 }
 
 

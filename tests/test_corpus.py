@@ -80,3 +80,10 @@ def test_rows_added_after_the_split_keep_it_and_may_not_repeat_another_splits_st
 def test_the_committed_corpus_is_what_its_sources_build(tmp_path):
     shutil.copytree(REPO / "data" / "corpus", tmp_path / "data" / "corpus")
     assert build(tmp_path, SHARED).read_bytes() == CORPUS.read_bytes()
+
+
+def test_the_extra_test_set_is_valid_and_shares_no_story_with_the_corpus():
+    extra = read_rows(REPO / "data" / "corpus" / "real" / "extra_test.jsonl")
+    assert len(extra) >= 150 and {r["split"] for r in extra} == {"test"} and all(is_real_news(r) for r in extra)
+    texts = [r["text"] for r in read_rows(CORPUS)]
+    assert near_duplicate_pairs([r["text"] for r in extra], texts, threshold=0.3) == []
