@@ -231,14 +231,12 @@ class GenerativeSummarizer:
         """items: generator_input(...) dicts (a plain string is read as a source of unknown language with no
         names). Returns one English text per item, in order."""
         items = [generator_input([i], "", []) if isinstance(i, str) else i for i in items]
-        outputs = [""] * len(items)
-        # shortest first: a batch of similar lengths wastes little padding
         if self.decoder is not None:
             prompts = [causal_prompt_ids(self.tokenizer, item, self.settings.max_source_tokens, task) for item in items]
-            generated = self.decoder.generate(prompts, self.settings.max_new_tokens, self.num_beams,
-                                              self.settings.no_repeat_ngram_size, self.batch_size)
-            return [complete_sentences(" ".join(text.split()))
-                    for text in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
+            return self._texts(self.decoder.generate(prompts, self.settings.max_new_tokens, self.num_beams,
+                                                     self.settings.no_repeat_ngram_size, self.batch_size))
+        outputs = [""] * len(items)
+        # shortest first: a batch of similar lengths wastes little padding
         for chunk in length_sorted_batches([-len(i["source"]) for i in items], self.batch_size):
             batch = {k: v.to(self.device) for k, v in self._batch([items[i] for i in chunk], task).items()}
             generated = self.model.generate(**batch, max_new_tokens=self.settings.max_new_tokens,
@@ -247,9 +245,14 @@ class GenerativeSummarizer:
                                             pad_token_id=self.tokenizer.pad_token_id)
             if not self.is_seq2seq:
                 generated = generated[:, batch["input_ids"].shape[1]:]
-            for i, text in zip(chunk, self.tokenizer.batch_decode(generated, skip_special_tokens=True)):
-                outputs[i] = complete_sentences(" ".join(text.split()))
+            for i, text in zip(chunk, self._texts(generated)):
+                outputs[i] = text
         return outputs
+
+    def _texts(self, generated) -> list:
+        """Generated token ids -> one-line texts cut back to their last full sentence (either engine)."""
+        return [complete_sentences(" ".join(text.split()))
+                for text in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
 
     def summarize(self, prepared: list, parties: list, digests: list, gazetteer, config, key_sentences: list,
                   plans: list, similarity=None, quotes: list | None = None) -> list:
