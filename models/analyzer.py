@@ -42,6 +42,12 @@ def shipped_model_path(name: str) -> Path | None:
     return folder if name and "/" not in name and folder.is_dir() else None
 
 
+def model_folder(name_or_path: str) -> Path | None:
+    """The folder of a cooplens model (a shipped name or a folder holding cooplens.json), if it is one."""
+    folder = shipped_model_path(name_or_path) or Path(name_or_path).expanduser()
+    return folder if (folder / "cooplens.json").exists() else None
+
+
 def summarizer_location(model: str, folder: Path) -> str:
     """Where a pipeline's summarizer is: a folder inside the model folder, a shipped summarizer, a folder on disk,
     or else a hub id (transformers fetches it when the Hub is reachable)."""
@@ -139,8 +145,8 @@ class Analyzer:
         decoder checkpoint folder or hub id. settings overrides config values by dotted name
         ({"summarizer.strategy": "translate", "classifier.relative_threshold": 0.5})."""
         name_or_path = name_or_path or DEFAULT_MODEL
-        folder = shipped_model_path(name_or_path) or Path(name_or_path).expanduser()
-        if not (folder / "cooplens.json").exists():
+        folder = model_folder(name_or_path)
+        if folder is None:
             raise FileNotFoundError(
                 f"{name_or_path!r} is neither a shipped cooplens model nor a folder with cooplens.json "
                 f"(train one with `cooplens train`, or omit --model for the default)")

@@ -131,7 +131,7 @@ def cmd_package(args) -> int:
 def cmd_fetch_models(args) -> int:
     """Registry names are fetched and assembled; a model (shipped name or folder) is loaded once, which fetches its
     base models and converts its generator for the engine it names (CTranslate2), so that first use costs nothing."""
-    from cooplens.models.analyzer import Analyzer, shipped_model_path
+    from cooplens.models.analyzer import Analyzer, model_folder
     from cooplens.models.fetch import FetchError, resolve_base_model
     from cooplens.models.registry import REGISTRY
 
@@ -140,9 +140,10 @@ def cmd_fetch_models(args) -> int:
             if name in REGISTRY:
                 print(f"{name}: {resolve_base_model(name)}")
                 continue
-            if not (shipped_model_path(name) or (Path(name).expanduser() / "cooplens.json").exists()):
+            folder = model_folder(name)
+            if folder is None:
                 return fail(f"{name!r} is neither a registry name ({', '.join(REGISTRY)}) nor a cooplens model")
-            analyzer = Analyzer.from_pretrained(name, device="cpu")
+            analyzer = Analyzer.from_pretrained(str(folder), device="cpu")
             generator = analyzer.generator
             engine = f"generator engine {generator.engine}" if generator else "no generator"
             print(f"{name}: ready ({', '.join(analyzer.model_info['base_models'])}; {engine})")
