@@ -17,13 +17,23 @@ from pathlib import Path
 import numpy as np
 
 ENGINES = {      # every engine names all the settings it depends on: a model folder's own choice never leaks in
-    "hf-fp32": {"classifier.dtype": "float32", "summarizer.dtype": "float32", "summarizer.engine": "hf"},
-    "hf-bf16": {"classifier.dtype": "bfloat16", "summarizer.dtype": "bfloat16", "summarizer.engine": "hf"},
-    "hf-bf16-encoder": {"classifier.dtype": "bfloat16", "summarizer.dtype": "float32", "summarizer.engine": "hf"},
-    "ct2-fp32": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2", "summarizer.quantization": "float32"},
-    "ct2-int8": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2", "summarizer.quantization": "int8"},
+    "hf-fp32": {"classifier.dtype": "float32", "summarizer.dtype": "float32", "summarizer.engine": "hf",
+                "summarizer.batch_size": 8},
+    "hf-bf16": {"classifier.dtype": "bfloat16", "summarizer.dtype": "bfloat16", "summarizer.engine": "hf",
+                "summarizer.batch_size": 8},
+    "hf-bf16-encoder": {"classifier.dtype": "bfloat16", "summarizer.dtype": "float32", "summarizer.engine": "hf",
+                        "summarizer.batch_size": 8},
+    "ct2-fp32": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2", "summarizer.quantization": "float32",
+                 "summarizer.batch_size": 8},
+    "ct2-int8": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2", "summarizer.quantization": "int8",
+                 "summarizer.batch_size": 8},
     "ct2-int8-bf16-encoder": {"classifier.dtype": "bfloat16", "summarizer.engine": "ctranslate2",
-                              "summarizer.quantization": "int8"},
+                              "summarizer.quantization": "int8", "summarizer.batch_size": 8},
+    # "-alone": every prompt decoded on its own (one per core), so the text cannot depend on the batch
+    "ct2-fp32-alone": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2",
+                       "summarizer.quantization": "float32", "summarizer.batch_size": 1},
+    "ct2-int8-alone": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2",
+                       "summarizer.quantization": "int8", "summarizer.batch_size": 1},
 }
 
 

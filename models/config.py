@@ -66,7 +66,9 @@ class SummarizerConfig:
     support_threshold: float = 0.0
     support_prefix: str | None = None
     num_beams: int = 1
-    batch_size: int = 8                        # articles per generate() call
+    # prompts decoded together; 1: each alone (CTranslate2: one per core), so a summary's text never depends on
+    # the articles it shares a batch with (batched greedy decoding can reword it: issue #12)
+    batch_size: int = 8
     dtype: str = "float32"                     # float32 | bfloat16 | auto (bf16 where the CPU/GPU runs it fast)
     # "hf": transformers (the reference; GPUs, seq2seq); "ctranslate2": a decoder-only generator converted once
     # to CTranslate2 (CPU), quantization float32 (the HF engine's exact text, faster) or int8 (faster, reworded)

@@ -67,13 +67,22 @@ def converted_folder(key: str, quantization: str, load_merged_model, tokenizer) 
 class CTranslate2Decoder:
     """Greedy / beam generation from prompt token ids, with the HF generator's stopping and n-gram blocking."""
 
-    def __init__(self, folder: Path, tokenizer, end_token_ids: list, quantization: str, threads: int):
+    def __init__(self, folder: Path, tokenizer, end_token_ids: list, quantization: str, threads: int,
+                 batch_size: int):
         import ctranslate2
+        import torch
 
         self.tokenizer = tokenizer
         self.end_tokens = tokenizer.convert_ids_to_tokens(end_token_ids)
+        # batch_size 1: every prompt decoded alone, so its text cannot depend on the prompts beside it (batched
+        # greedy decoding reworded some summaries with the batch composition: issue #12); the cores then decode
+        # prompts side by side, one thread each, which the measured text does not depend on either (eval/RESULTS.md)
+        alone = batch_size == 1
         self.model = ctranslate2.Generator(str(folder), device="cpu", compute_type=quantization,
-                                           intra_threads=threads)
+                                           inter_threads=threads if alone else 1, intra_threads=1 if alone else threads)
+        # loading sets the calling thread's OpenMP thread count to intra_threads, which torch shares: give the
+        # encoder its threads back (the decoding workers keep their own setting)
+        torch.set_num_threads(threads)
 
     def generate(self, prompts: list, max_new_tokens: int, num_beams: int, no_repeat_ngram_size: int,
                  batch_size: int) -> list:

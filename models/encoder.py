@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
+from cooplens.models.runtime import pick_device, quiet_transformers, torch_dtype, unpadded_batches
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -29,9 +29,8 @@ class SentenceEncoder:
     @torch.inference_mode()
     def encode(self, texts: list, prefix: str = "query: ") -> np.ndarray:
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
-        for idx in length_sorted_batches([len(t) for t in texts], self.batch_size):
-            batch = self.tokenizer([prefix + texts[i] for i in idx], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="pt").to(self.device)
+        for idx, batch in unpadded_batches(self.tokenizer, [prefix + t for t in texts], self.max_length,
+                                           self.batch_size, self.device):
             hidden = self.model(**batch).last_hidden_state
             pooled = torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
             out[idx] = pooled.float().cpu().numpy()

@@ -188,7 +188,7 @@ class GenerativeSummarizer:
             folder = converted_folder(key, quantization, lambda: self._load_model(weights), self.tokenizer)
             stop = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
             self.decoder = CTranslate2Decoder(folder, self.tokenizer, stop if isinstance(stop, list) else [stop],
-                                              quantization, torch.get_num_threads())
+                                              quantization, torch.get_num_threads(), batch_size)
         else:
             # merged in fp32, then cast: bf16 is faster for one article alone, slower in batches (eval/RESULTS.md)
             self.model = self._load_model(weights).to(self.device, dtype=torch_dtype(dtype, self.device)).eval()
