@@ -57,6 +57,8 @@ def unpadded_batches(tokenizer, texts: list, max_length: int, batch_size: int, d
     sums, so a probability could move with the batch composition: issue #12), and no time goes into padding."""
     import torch
 
+    if not texts:          # the tokenizer fails on an empty list (an article with nothing left to embed)
+        return
     ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     by_length = {}
     for i, row in enumerate(ids):
