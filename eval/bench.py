@@ -16,24 +16,22 @@ from pathlib import Path
 
 import numpy as np
 
+def engine(classifier_dtype: str, generator: str, batch_size: int = 8, **summarizer) -> dict:
+    """One engine's settings: the encoder's dtype, the generator engine, its decoding batch and other options."""
+    return {"classifier.dtype": classifier_dtype, "summarizer.engine": generator,
+            "summarizer.batch_size": batch_size, **{f"summarizer.{k}": v for k, v in summarizer.items()}}
+
+
 ENGINES = {      # every engine names all the settings it depends on: a model folder's own choice never leaks in
-    "hf-fp32": {"classifier.dtype": "float32", "summarizer.dtype": "float32", "summarizer.engine": "hf",
-                "summarizer.batch_size": 8},
-    "hf-bf16": {"classifier.dtype": "bfloat16", "summarizer.dtype": "bfloat16", "summarizer.engine": "hf",
-                "summarizer.batch_size": 8},
-    "hf-bf16-encoder": {"classifier.dtype": "bfloat16", "summarizer.dtype": "float32", "summarizer.engine": "hf",
-                        "summarizer.batch_size": 8},
-    "ct2-fp32": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2", "summarizer.quantization": "float32",
-                 "summarizer.batch_size": 8},
-    "ct2-int8": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2", "summarizer.quantization": "int8",
-                 "summarizer.batch_size": 8},
-    "ct2-int8-bf16-encoder": {"classifier.dtype": "bfloat16", "summarizer.engine": "ctranslate2",
-                              "summarizer.quantization": "int8", "summarizer.batch_size": 8},
+    "hf-fp32": engine("float32", "hf", dtype="float32"),
+    "hf-bf16": engine("bfloat16", "hf", dtype="bfloat16"),
+    "hf-bf16-encoder": engine("bfloat16", "hf", dtype="float32"),
+    "ct2-fp32": engine("float32", "ctranslate2", quantization="float32"),
+    "ct2-int8": engine("float32", "ctranslate2", quantization="int8"),
+    "ct2-int8-bf16-encoder": engine("bfloat16", "ctranslate2", quantization="int8"),
     # "-alone": every prompt decoded on its own (one per core), so the text cannot depend on the batch
-    "ct2-fp32-alone": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2",
-                       "summarizer.quantization": "float32", "summarizer.batch_size": 1},
-    "ct2-int8-alone": {"classifier.dtype": "float32", "summarizer.engine": "ctranslate2",
-                       "summarizer.quantization": "int8", "summarizer.batch_size": 1},
+    "ct2-fp32-alone": engine("float32", "ctranslate2", batch_size=1, quantization="float32"),
+    "ct2-int8-alone": engine("float32", "ctranslate2", batch_size=1, quantization="int8"),
 }
 
 

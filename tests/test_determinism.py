@@ -41,8 +41,9 @@ def test_processes_batch_compositions_threads_and_engines_give_the_same_answers(
 
 @pytest.mark.slow
 def test_real_articles_that_moved_with_the_batch_give_the_same_rows(tmp_path):
-    corpus = (REPO / "data" / "corpus" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
-    rows = [r for r in map(json.loads, corpus) if r["id"] in MOVED_WITH_THE_BATCH]
+    from cooplens.models.labelled import read_rows
+
+    rows = [r for r in read_rows(REPO / "data" / "corpus" / "corpus.jsonl") if r["id"] in MOVED_WITH_THE_BATCH]
     source = tmp_path / "articles.jsonl"
     source.write_text("".join(json.dumps({"id": r["id"], "title": r.get("title"), "text": r["text"]},
                                          ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
