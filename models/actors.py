@@ -1,10 +1,12 @@
 """Who did what with whom: the parties of the reported cooperation, each with its English name, its role and where it
-stands in the source. Parties come from the gazetteer (data/gazetteer.yaml); roles from the decision (signatories
-of an agreement, participants of a meeting) and, for aid, treatment and training, from the words next to each name
-that say who gives and who receives (data/roles.yaml: "from X" / "to Y" in each language).
+stands in the source. Parties come from the gazetteer (data/gazetteer.yaml); roles from the words next to each name
+(data/roles.yaml: "from X" / "to Y", "delegation of X" / "visit to Y", "organised by X", in each language), looked
+for only where the predicted types make that role possible, then from the decision (signatories of an agreement,
+participants of anything else).
 
 Only parties named in the sentences the analysis rests on (the lead and the evidence of the predicted types) are
-actors; a city in a dateline or a country named in passing elsewhere is not."""
+actors; a country named in passing elsewhere is not, nor is a city or province that the words give no role (a
+dateline, a venue). Measured against gold actors on the real dev and test splits in eval/RESULTS.md."""
 import re
 from functools import lru_cache
 from importlib import resources
@@ -13,18 +15,35 @@ from pathlib import Path
 import yaml
 
 from cooplens.models.parties import WORD_CHAR
-from cooplens.models.text import normalize
+from cooplens.models.text import join_names, normalize
 
-GIVING_TYPES = {"aid_donation", "health_services", "training_education"}
+# Which cue-marked roles each type makes possible, most specific first (an aid story's "from X" wins over "X's
+# delegation").
+ROLES_BY_TYPE = {"aid_donation": ("giver", "receiver"), "health_services": ("giver", "receiver"),
+                 "training_education": ("giver", "receiver", "organiser"),
+                 "joint_meeting": ("visitor", "host", "organiser"), "knowledge_exchange": ("visitor", "host"),
+                 "public_campaign": ("organiser",), "emergency_response": ("giver", "receiver")}
+# Two-sided roles: when the words mark one side only, the parties they leave unmarked are the other side.
+OTHER_SIDE = {"giver": "receiver", "receiver": "giver", "visitor": "host", "host": "visitor"}
+SHARED_ROLES = {"giver", "receiver", "organiser"}
 LEAD_SENTENCES = 2
+# A place name followed by a dash, colon or bracket, or bracketed, heads a dateline ("Tehran- ", "(Khulna)
+# correspondent", "Moscow, 24 September"): where the story was filed, not a party.
+DATELINE_AFTER = re.compile(r"^\s*(?:[-–—:۔(]|[,،]\s*\d)")
+
+
+@lru_cache(maxsize=1)
+def roles_yaml() -> dict:
+    return yaml.safe_load(Path(str(resources.files("cooplens.data") / "roles.yaml")).read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
 def role_cues() -> dict:
     """role -> language -> (regex before the name, regex after it)."""
-    raw = yaml.safe_load(Path(str(resources.files("cooplens.data") / "roles.yaml")).read_text(encoding="utf-8"))
     cues = {}
-    for role, by_lang in raw.items():
+    for role, by_lang in roles_yaml().items():
+        if role == "joined":
+            continue
         for lang, sides in by_lang.items():
             before = [re.escape(normalize(w, lang)) for w in sides.get("before", [])]
             after = [re.escape(normalize(w, lang)) for w in sides.get("after", [])]
@@ -34,31 +53,102 @@ def role_cues() -> dict:
     return cues
 
 
-def cue_role(text: str, start: int, end: int, lang: str) -> str | None:
-    """giver / receiver when the words around this mention say so."""
+def cue_role(text: str, start: int, end: int, lang: str, roles: tuple = ("giver", "receiver")) -> str | None:
+    """The first of these roles that the words around this mention mark."""
     before, after = text[max(0, start - 40):start], text[end:end + 40]
-    for role in ("giver", "receiver"):
+    for role in ("reporter", *roles):
         left, right = role_cues().get(role, {}).get(lang, (None, None))
         if (left and left.search(before)) or (right and right.search(after)):
-            return role
+            return None if role == "reporter" else role
     return None
+
+
+@lru_cache(maxsize=None)
+def joining(lang: str):
+    """The text between two names that joins them ("and", a comma), after the first name's case ending."""
+    words = [re.escape(normalize(w, lang)) for w in roles_yaml()["joined"].get(lang, [","])]
+    return re.compile(rf"^{WORD_CHAR}{{0,4}}\s*(?:{'|'.join(words)})\s*$", re.I)
+
+
+def possible_roles(predicted_types: tuple) -> tuple:
+    return tuple(dict.fromkeys(role for name in predicted_types for role in ROLES_BY_TYPE.get(name, ())))
+
+
+def in_dateline(party, text: str, end: int) -> bool:
+    return party.kind in ("city", "province") and bool(DATELINE_AFTER.match(text[end:end + 12]))
 
 
 def extract_actors(prepared, mentions: list, predicted_types: tuple, evidence: list) -> list:
     """Actors of one analysed article: [{"name", "kind", "country", "role", "source_text", "start", "end"}], first
-    mention of each party inside the lead or an evidence sentence, in order of appearance."""
+    mention of each party inside the lead or an evidence sentence, in order of appearance. The rules were chosen on
+    the 62 real dev articles with gold actors (data/corpus/real/actors_dev.jsonl)."""
     spans = list(prepared.spans[:LEAD_SENTENCES]) + [(e.start, e.end) for e in evidence]
     signing = [(e.start, e.end) for e in evidence if e.type == "agreement_signing"]
-    giving = GIVING_TYPES & set(predicted_types)
-    actors, seen = [], set()
-    for party, start, end in mentions:
-        if party in seen or not any(a <= start < b for a, b in spans):
+    roles = possible_roles(predicted_types)
+    text, lang = prepared.text, prepared.language.code
+    first, marked = {}, {}
+    for party, start, end in mentions:      # every mention may carry the cue, not only the first
+        if not any(a <= start < b for a, b in spans) or in_dateline(party, text, end):
             continue
-        seen.add(party)
-        role = cue_role(prepared.text, start, end, prepared.language.code) if giving else None
+        first.setdefault(party, (start, end))
+        if party not in marked and any(a <= start < b for a, b in signing):
+            marked[party] = "signatory"
+        elif party not in marked and roles:
+            role = cue_role(text, start, end, lang, roles)
+            if role:
+                marked[party] = role
+    # a name joined to a giver, receiver or organiser shares the role ("from Xi'an and Guangzhou"); "Iran and Russia"
+    # at a meeting are its two sides
+    previous = None
+    for party, start, end in mentions:
+        if party in first and party not in marked and previous and marked.get(previous[0]) in SHARED_ROLES \
+                and joining(lang).match(text[previous[1]:start]):
+            marked[party] = marked[previous[0]]
+        previous = (party, end)
+    # a city or province is a party when the words give it a role (Isfahan receiving); else it is a venue
+    first = {party: span for party, span in first.items() if party.kind not in ("city", "province") or party in marked}
+    # "Red Crescent" beside "Iranian Red Crescent Society": keep the specific name
+    words = {party: " " + " ".join(re.findall(r"\w+", party.en.lower())) + " " for party in first}
+    first = {party: span for party, span in first.items()
+             if not any(other is not party and words[party] in words[other] for other in first)}
+    sides = set(marked.values())
+    lone = [OTHER_SIDE[r] for r in sides if r in OTHER_SIDE and OTHER_SIDE[r] not in sides]
+    actors = []
+    for party, (start, end) in first.items():
+        role = marked.get(party) or (lone[0] if len(lone) == 1 else None)
         if role is None:
-            role = ("signatory" if any(a <= start < b for a, b in signing) else
+            role = ("signatory" if "agreement_signing" in predicted_types else
                     "participant" if predicted_types else "mentioned")
         actors.append({"name": party.en, "kind": party.kind, "country": party.country, "role": role,
-                       "source_text": prepared.text[start:end], "start": start, "end": end})
+                       "source_text": text[start:end], "start": start, "end": end})
     return actors
+
+
+def actor_display(actor: dict) -> str:
+    """"Isfahan (Iran)" for a city or province, the name alone otherwise (as Party.display)."""
+    if actor["kind"] in ("city", "province") and actor["country"] not in ("international", "national", actor["name"]):
+        return f"{actor['name']} ({actor['country']})"
+    return actor["name"]
+
+
+def who_did_what(actors: list) -> str:
+    """The actors as one line an analyst reads: "from Guangzhou (China) and Xi'an (China) to Isfahan (Iran); with
+    Iran". Empty when there are none."""
+    by_role = {}
+    for actor in actors:
+        by_role.setdefault(actor["role"], []).append(actor_display(actor))
+    names = lambda role: join_names(by_role.get(role, [])) or "?"      # noqa: E731
+    parts = []
+    if "giver" in by_role or "receiver" in by_role:
+        parts.append(f"from {names('giver')} to {names('receiver')}")
+    if "visitor" in by_role or "host" in by_role:
+        parts.append(f"{names('visitor')} visiting {names('host')}")
+    if "signatory" in by_role:
+        parts.append(f"signed by {names('signatory')}")
+    if "organiser" in by_role:
+        parts.append(f"organised by {names('organiser')}")
+    if "participant" in by_role:
+        parts.append(f"{'with' if parts else 'between'} {names('participant')}")
+    if "mentioned" in by_role:
+        parts.append(f"named: {names('mentioned')}")
+    return "; ".join(parts)

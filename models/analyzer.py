@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cooplens.models.actors import extract_actors
+from cooplens.models.actors import extract_actors, who_did_what
 from cooplens.models.card import model_card
 from cooplens.models.classifier import HeadClassifier, PrototypeClassifier, SequenceClassifier
 from cooplens.models.config import PipelineConfig, SummarizerConfig
@@ -240,19 +240,21 @@ class Analyzer:
                           decision.scope, (evidence[0].sentence if evidence else p.sentences[0]))
                    for p, found, (decision, _, evidence) in zip(articles, parties, decided)]
         keys = [key_sentences(p, output, d) for p, output, (d, _, _) in zip(articles, outputs, decided)]
+        actors = [extract_actors(p, named, d.predicted_types, evidence)
+                  for p, named, (d, _, evidence) in zip(articles, mentions, decided)]
         summaries = (self.generator.summarize(
             articles, parties, digests, self.gazetteer, self.config.summarizer, keys,
             self.plans(articles, mentions, decided), SourceSimilarity(self.embed_for_support),
             # an abstention quotes the best evidence of the top type (a cooperation article), else the lead
-            [k[0] if d.predicted_types and k else None for k, (d, _, _) in zip(keys, decided)])
+            [k[0] if d.predicted_types and k else None for k, (d, _, _) in zip(keys, decided)],
+            [who_did_what(found) for found in actors])
             if self.generator and articles else [Summary(d, "digest") for d in digests])
         results = [None] * len(texts)
         for i, error in failures.items():
             results[i] = AnalysisResult.failed(ids[i], error, self.model_info)
-        for i, p, output, found, named, decided_i, digest_text, summary in zip(
-                order, articles, outputs, parties, mentions, decided, digests, summaries):
-            actors = extract_actors(p, named, decided_i[0].predicted_types, decided_i[2])
-            results[i] = self._result(ids[i], p, output, found, actors, *decided_i, digest_text, summary)
+        for i, p, output, found, actors_i, decided_i, digest_text, summary in zip(
+                order, articles, outputs, parties, actors, decided, digests, summaries):
+            results[i] = self._result(ids[i], p, output, found, actors_i, *decided_i, digest_text, summary)
         return results
 
     def plans(self, articles: list, mentions: list, decided: list) -> list:

@@ -25,7 +25,7 @@ from cooplens.models.config import GeneratorSettings
 from cooplens.models.faithfulness import guard_summary
 from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.schema import Summary
-from cooplens.models.text import ascii_digits, informative
+from cooplens.models.text import ascii_digits, informative, join_names
 
 LANGUAGE_NAMES = {"fa": "Persian", "bn": "Bengali", "ar": "Arabic", "en": "English", "ur": "Urdu", "hi": "Hindi",
                   "vi": "Vietnamese", "zh": "Chinese", "ru": "Russian", "fr": "French", "tr": "Turkish", "es": "Spanish"}
@@ -61,12 +61,6 @@ def dates_in(text: str) -> list:
 def figures_in(text: str) -> list:
     figures = [f for f in FIGURE.findall(ascii_digits(text)) if not YEAR.fullmatch(f)]
     return list(dict.fromkeys(figures))[:6]
-
-
-def join_names(names: list) -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def digest(text: str, lang: str, parties: list, type_labels: list, scope: str | None, key_sentence: str) -> str:
@@ -255,12 +249,12 @@ class GenerativeSummarizer:
                 for text in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
 
     def summarize(self, prepared: list, parties: list, digests: list, gazetteer, config, key_sentences: list,
-                  plans: list, similarity=None, quotes: list | None = None) -> list:
+                  plans: list, similarity=None, quotes: list | None = None, who: list | None = None) -> list:
         """Guarded English summaries of prepared articles (config: the pipeline's SummarizerConfig). "summary"
         generates from the lead; "translate" translates the lead and the key sentences (indices per article) one by
         one. Every sentence must pass the faithfulness guard, with similarity(english, source sentences) ->
         scores as its support check; where nothing passes, the result abstains, says so and quotes the source
-        sentence quotes[i] (an index; None: the lead)."""
+        sentence quotes[i] (an index; None: the lead) beside who[i], the actors as one line (models/actors.py)."""
         find_english = lambda english: gazetteer.find(english, "en")      # noqa: E731
         if config.strategy == "translate":
             chosen = [sorted(set([0] + list(keys)))[:config.key_sentences] for keys in key_sentences]
@@ -279,8 +273,8 @@ class GenerativeSummarizer:
                      for p, found, plan in zip(prepared, parties, plans)]
             texts = [[text] for text in self.generate(items)]
         summaries = []
-        for p, found, fallback, js, generated, quote in zip(prepared, parties, digests, chosen, texts,
-                                                            quotes or [None] * len(prepared)):
+        for p, found, fallback, js, generated, quote, who_line in zip(
+                prepared, parties, digests, chosen, texts, quotes or [None] * len(prepared), who or [""] * len(prepared)):
             sources = [p.sentences[j] for j in js]
             if config.strategy == "translate":       # each translation: against its own sentence and the lead
                 lead = p.sentences[:SUPPORT_SENTENCES]
@@ -292,7 +286,7 @@ class GenerativeSummarizer:
             else:
                 guarded = guard_summary(generated[0], p.text, found, find_english, support(similarity, sources),
                                         config.support_threshold) if generated[0] else None
-            summaries.append(guarded_summary(guarded, fallback, found, p, quote))
+            summaries.append(guarded_summary(guarded, fallback, found, p, quote, who_line))
         return summaries
 
 
@@ -328,21 +322,23 @@ def merge_guarded(parts: list):
     return GuardedSummary(" ".join(kept), report, dropped, support)
 
 
-def guarded_summary(guarded, digest_text: str, parties: list, prepared, quote: int | None = None) -> Summary:
-    """The summary to show: the guarded generation, or an honest abstention that names the parties found in the
-    source and quotes, untranslated, the sentence at index `quote` (the best evidence of the cooperation) or else
-    the lead (the digest stays beside it in the result)."""
+def guarded_summary(guarded, digest_text: str, parties: list, prepared, quote: int | None = None,
+                    who: str = "") -> Summary:
+    """The summary to show: the guarded generation, or an honest abstention that says who did what with whom (the
+    actors' line, else the parties found in the source) and quotes, untranslated, the sentence at index `quote`
+    (the best evidence of the cooperation) or else the lead (the digest stays beside it in the result)."""
     if guarded is not None and guarded.text:
         return Summary(guarded.text, "generated", guarded.as_dict(), tuple(guarded.warnings()))
-    named = join_names([party.display() for party in parties[:MAX_PARTIES]]) or "none the gazetteer knows"
+    named = ("Who: " + who if who else "Parties named in the text: " +
+             (join_names([party.display() for party in parties[:MAX_PARTIES]]) or "none the gazetteer knows"))
     if quote is not None and informative(prepared.sentences[quote]):
         label, sentence = "Key sentence", prepared.sentences[quote]
     else:   # the first sentence that carries a claim: a page often opens with an agency name or a timestamp
         label, sentence = "Lead sentence", next((s for s in prepared.sentences if informative(s)),
                                                 prepared.sentences[0])
     sentence = sentence if len(sentence) <= MAX_QUOTE_CHARS else sentence[:MAX_QUOTE_CHARS] + "…"
-    text = (f"No English summary passed the faithfulness checks, so none is shown. Parties named in the text: "
-            f"{named}. {label} ({prepared.language.code}): «{sentence}»")
+    text = (f"No English summary passed the faithfulness checks, so none is shown. {named}. "
+            f"{label} ({prepared.language.code}): «{sentence}»")
     warnings = tuple(guarded.warnings()) if guarded is not None else (
         "the generator returned an empty summary",)
     return Summary(text, "abstained", guarded.as_dict() if guarded is not None else {}, warnings)

@@ -152,3 +152,10 @@ def prepare(raw: str, settings: TextSettings | None = None, lang: str | None = N
         sentences = [text]
     return PreparedText(text=text, sentences=sentences, spans=sentence_spans(text, sentences), language=language,
                         warnings=warnings)
+
+
+def join_names(names: list) -> str:
+    """"A", "A and B", "A, B and C"."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from cooplens.models.actors import who_did_what
 from cooplens.models.analyzer import Analyzer
 from cooplens.serve.batch import BatchInputError, read_inputs, run_batch, write_csv
 
@@ -70,8 +71,9 @@ def summary_html(result: dict) -> str:
         body = ("<p><b>Generated English summary</b> (machine-written by a small model; its numbers and known "
                 f"names were checked against the source)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>"
                 f"<p><b>Structured digest</b> (extracted, not generated)</p><p dir=\"auto\">{escaped(result['digest'])}</p>")
-    actors = ", ".join(f"{escaped(a['name'])} ({escaped(a['role'])})" for a in result.get("actors", []))
-    who = f"<p><b>Who:</b> {actors}</p>" if actors else ""
+    # who did what with whom, from the source's own words (never from the generated text)
+    actors = who_did_what(result.get("actors") or [])
+    who = f"<p><b>Who:</b> {escaped(actors)}</p>" if actors else ""
     warnings = "".join(f'<li class="coop-warning">⚠️ {escaped(w)}</li>' for w in result["warnings"])
     return verdict + who + body + (f"<ul>{warnings}</ul>" if warnings else "")
 

@@ -202,7 +202,7 @@ def build(repo: Path, shared: Path) -> Path:
     taxonomy = load_taxonomy()
     rng = random.Random(SEED)
     rows = []
-    real = repo / "data" / "corpus" / "real"          # (its actors_test.jsonl is gold actors, not articles)
+    real = repo / "data" / "corpus" / "real"          # (its actors_*.jsonl are gold actors, not articles)
     for path in sorted((repo / "data" / "corpus" / "written").glob("*.jsonl")) + \
             sorted([real / "fa_news_coop.jsonl", *real.glob("news_*.jsonl")]):
         rows.extend(read_rows(path, taxonomy, require_split=False))
