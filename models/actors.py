@@ -105,8 +105,11 @@ def extract_actors(prepared, mentions: list, predicted_types: tuple, evidence: l
                 and joining(lang).match(text[previous[1]:start]):
             marked[party] = marked[previous[0]]
         previous = (party, end)
-    # a city or province is a party when the words give it a role (Isfahan receiving); else it is a venue
-    first = {party: span for party, span in first.items() if party.kind not in ("city", "province") or party in marked}
+    # a city or province is a party when the words give it a role (Isfahan receiving) or when places are all the
+    # story names (a meeting of four cities); beside a country or a body, one without a role is a venue
+    if any(party.kind not in ("city", "province") for party in first):
+        first = {party: span for party, span in first.items()
+                 if party.kind not in ("city", "province") or party in marked}
     # "Red Crescent" beside "Iranian Red Crescent Society": keep the specific name
     words = {party: " " + " ".join(re.findall(r"\w+", party.en.lower())) + " " for party in first}
     first = {party: span for party, span in first.items()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from cooplens.models.actors import who_did_what
 from cooplens.models.schema import AnalysisResult
 
 SURROGATES = range(0xDC80, 0xDD00)   # what undecodable bytes become under errors="surrogateescape"
@@ -330,7 +331,7 @@ def csv_row(result: dict) -> dict:
     row = {k: result.get(k) for k in CSV_COLUMNS}
     row["predicted_types"] = ";".join(result.get("predicted_types") or [])
     row["warnings"] = " | ".join(result.get("warnings") or [])
-    row["actors"] = "; ".join(f"{a['name']} ({a['role']})" for a in result.get("actors") or [])
+    row["actors"] = who_did_what(result.get("actors") or [])       # "from X to Y; signed by …"
     return row
 
 

@@ -52,6 +52,13 @@ def test_a_dateline_city_is_not_a_party(gazetteer):
     assert "Tehran" not in found and found == {"Iran": "signatory", "Russia": "signatory"}
 
 
+def test_cities_are_the_parties_when_the_story_names_nothing_else(gazetteer):
+    # a meeting of city managers: no country or body is named, so the cities are who met
+    found = roles(gazetteer, "نشست مدیران بحران همدان، کرمان و اصفهان برگزار شد. این نشست دو روزه بود.", "fa",
+                  ("joint_meeting",))
+    assert found == {"Hamedan": "participant", "Kerman": "participant", "Isfahan": "participant"}
+
+
 def test_news_that_is_not_cooperation_names_parties_without_a_role(gazetteer):
     assert set(roles(gazetteer, "Iran reported 20 new cases. India reported none.", "en", ()).values()) == {"mentioned"}
 
