@@ -257,7 +257,8 @@ def run_cli(args) -> int:
     for model in args.model or [None]:
         name = model or "default"
         settings = dict(assignment.split("=", 1) for assignment in args.set)
-        results[name] = evaluate_model(model, rows, args.device, args.summarizer, settings, actors_gold(args.actors))
+        results[name] = evaluate_model(model, rows, args.device, args.summarizer, settings,
+                                       actors_gold(args.actors or f"data/corpus/real/actors_{args.split}.jsonl"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "cooplens " + " ".join(sys.argv[1:])

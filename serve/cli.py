@@ -225,8 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="train, dev, test or '' for all rows (default: test)")
     p.add_argument("--limit", type=int, default=None, help="only the first N rows (quick checks)")
     p.add_argument("--real-only", action="store_true", help="only the real published news rows")
-    p.add_argument("--actors", default="data/corpus/real/actors_test.jsonl",
-                   help="gold actors (id -> parties and roles) to score the extracted actors against")
+    p.add_argument("--actors", default=None,
+                   help="gold actors (id -> parties and roles) to score the extracted actors against (default: "
+                        "data/corpus/real/actors_<split>.jsonl where it exists)")
     p.add_argument("--out", default="eval/reports/latest")
     p.add_argument("--device", default=None)
     p.add_argument("--summarizer", default=None, help="replace the models' summarizer (see `cooplens predict -h`)")
