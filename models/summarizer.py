@@ -325,12 +325,13 @@ def merge_guarded(parts: list):
 def guarded_summary(guarded, digest_text: str, parties: list, prepared, quote: int | None = None,
                     who: str = "") -> Summary:
     """The summary to show: the guarded generation, or an honest abstention that says who did what with whom (the
-    actors' line, else the parties found in the source) and quotes, untranslated, the sentence at index `quote`
+    actors' line) and which other parties the source names, and quotes, untranslated, the sentence at index `quote`
     (the best evidence of the cooperation) or else the lead (the digest stays beside it in the result)."""
     if guarded is not None and guarded.text:
         return Summary(guarded.text, "generated", guarded.as_dict(), tuple(guarded.warnings()))
-    named = ("Who: " + who if who else "Parties named in the text: " +
-             (join_names([party.display() for party in parties[:MAX_PARTIES]]) or "none the gazetteer knows"))
+    others = [name for name in (party.display() for party in parties) if name not in who][:MAX_PARTIES]
+    named = ("Who: " + who + (f". Also named in the text: {join_names(others)}" if others else "") if who else
+             "Parties named in the text: " + (join_names(others) or "none the gazetteer knows"))
     if quote is not None and informative(prepared.sentences[quote]):
         label, sentence = "Key sentence", prepared.sentences[quote]
     else:   # the first sentence that carries a claim: a page often opens with an agency name or a timestamp

@@ -45,6 +45,7 @@ def test_analyze_endpoint_returns_types_summary_and_highlighted_source(client):
     assert 'dir="rtl"' in source_html
     assert source_html.count("<mark") >= 1 and raw["evidence"]          # the shipped model cites its evidence
     assert raw["evidence"][0]["sentence"] in evidence
+    assert "<b>Who:</b> signed by Ardabil Province (Iran)" in summary           # the actors, as one line
 
 
 def test_empty_and_oversized_text_get_a_clear_message_not_a_crash(client):
