@@ -103,7 +103,8 @@ def test_shipped_summarizer_writes_english_whose_checked_facts_trace_to_the_sour
             assert quoted in result.summary_en
             assert result.summary_check["withheld"] and result.warnings
             if key == "000":                           # the abstention still says who sent what to whom
-                assert "Who: from Guangzhou (China) and Xi'an (China) to Isfahan (Iran)" in result.summary_en
+                who = result.summary_en.split("Who: ", 1)[1].split(". ", 1)[0]
+                assert who.startswith("from Guangzhou (China) and Xi'an (China) to ") and "Isfahan (Iran)" in who
 
 
 def test_a_summary_cut_by_the_token_limit_ends_at_its_last_full_sentence():
