@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from cooplens.models.parties import WORD_CHAR
+from cooplens.models.parties import WORD_CHAR, Party
 from cooplens.models.text import join_names, normalize
 
 # Which cue-marked roles each type makes possible, most specific first (an aid story's "from X" wins over "X's
@@ -127,19 +127,12 @@ def extract_actors(prepared, mentions: list, predicted_types: tuple, evidence: l
     return actors
 
 
-def actor_display(actor: dict) -> str:
-    """"Isfahan (Iran)" for a city or province, the name alone otherwise (as Party.display)."""
-    if actor["kind"] in ("city", "province") and actor["country"] not in ("international", "national", actor["name"]):
-        return f"{actor['name']} ({actor['country']})"
-    return actor["name"]
-
-
 def who_did_what(actors: list) -> str:
     """The actors as one line an analyst reads: "from Guangzhou (China) and Xi'an (China) to Isfahan (Iran); with
     Iran". Empty when there are none."""
     by_role = {}
     for actor in actors:
-        by_role.setdefault(actor["role"], []).append(actor_display(actor))
+        by_role.setdefault(actor["role"], []).append(Party(actor["name"], actor["kind"], actor["country"]).display())
     names = lambda role: join_names(by_role.get(role, [])) or "?"      # noqa: E731
     parts = []
     if "giver" in by_role or "receiver" in by_role:
