@@ -5,6 +5,8 @@ import shutil
 
 import pytest
 
+from conftest import REPO
+
 
 def small_run(tmp_path, base, tiny_corpus, method) -> dict:
     return {"base_model": str(base), "corpus": str(tiny_corpus), "output": str(tmp_path / f"summarizer-{method}"),
@@ -33,6 +35,35 @@ def test_trainer_lora_on_a_decoder_saves_reloads_and_generates(tmp_path, tiny_ge
              generator_input(["Dhaka received 3 ambulances."], "en", ["Dhaka (Bangladesh)"])]
     out_texts = summarizer.generate(items)
     assert len(out_texts) == 2 and all(isinstance(t, str) for t in out_texts)
+
+    # continue that adapter (as summarizer_gemma_lora_real_continued.yaml continues the shipped one)
+    from safetensors.torch import load_file
+
+    more = train({**small_run(tmp_path, tiny_gemma, tiny_corpus, "lora"), "init_adapter": str(out),
+                  "output": str(tmp_path / "continued")})
+    before, after = load_file(str(out / "adapter_model.safetensors")), load_file(str(more / "adapter_model.safetensors"))
+    assert before.keys() == after.keys() and any(not before[k].equal(after[k]) for k in before)
+    assert "continued from" in (more / "MODEL_CARD.md").read_text()
+
+
+def test_a_real_news_recipe_trains_on_published_articles_and_a_replay_of_the_others(tmp_path):
+    from cooplens.models.labelled import is_real_news, read_rows
+    from cooplens.training.train_summarizer import DEFAULTS, build_examples
+
+    rows = read_rows(REPO / "data" / "corpus" / "corpus.jsonl")
+    train = [r for r in rows if r["split"] == "train" and r.get("summary_en")]
+    picked = ([r for r in train if is_real_news(r)][:5] + [r for r in train if not is_real_news(r)][:6]
+              + [r for r in rows if r["split"] == "dev" and is_real_news(r)][:2])
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in picked), encoding="utf-8")
+    examples = build_examples({**DEFAULTS, "corpus": str(corpus), "articles": "real", "replay_articles": 2,
+                               "article_repeats": 1, "parallel_per_source": {"written": 3}, "dev_articles": 2,
+                               "dev_pairs": 2})
+    by_id = {r["id"]: r for r in picked}
+    summaries = [by_id[e["id"]] for e in examples["train"] if e["task"] == "summary"]
+    assert sum(is_real_news(r) for r in summaries) == 5           # every published article of the train split
+    assert sum(not is_real_news(r) for r in summaries) == 2       # and the replay, not every written one
+    assert sum(e["task"] == "translation" for e in examples["train"]) == 3
 
 
 @pytest.mark.slow

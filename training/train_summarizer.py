@@ -40,6 +40,9 @@ DEFAULTS = {
     "output": "runs/summarizer", "method": "lora", "seed": 13,
     "article_repeats": 2,                  # passes over the corpus's (article, summary) pairs
     "negatives_with_summary": 40,          # non-cooperation articles that have a reference summary (BBC)
+    "articles": "all",                     # "real": published news only, to continue an adapter that learnt the rest
+    "replay_articles": 0,                  # with articles: real, this many other train articles against forgetting
+    "init_adapter": None,                  # continue training this LoRA folder (e.g. the shipped summarizer)
     "parallel_per_source": {"written": 1400, "sib200": 600, "bnlp-ptb": 250},   # sentence pairs, train split
     "max_source_chars": 1200, "max_source_tokens": 320, "max_target_tokens": 144, "max_new_tokens": 128,
     "no_repeat_ngram_size": 8,             # decoding: blocks long loops only (see models/README.md)
@@ -93,11 +96,13 @@ def build_examples(cfg: dict) -> dict:
     rng = random.Random(cfg["seed"])
     gazetteer = Gazetteer.load()
     corpus = [r for r in read_rows(Path(cfg["corpus"])) if r.get("summary_en")]
-    # every cooperation article and every real news article (negatives too: users paste those) of the train split,
-    # and a sample of the other negatives that have a summary (BBC)
-    kept = [r for r in corpus if r["split"] == "train" and (r["is_cooperation"] or is_real_news(r))]
-    others = [r for r in corpus if r["split"] == "train" and not (r["is_cooperation"] or is_real_news(r))]
-    train_rows = kept + rng.sample(others, min(cfg["negatives_with_summary"], len(others)))
+    # every real news article of the train split (negatives too: users paste those) and, unless only real news is
+    # asked for, every cooperation article; then a sample of the others (BBC negatives, or written replay)
+    train_split = [r for r in corpus if r["split"] == "train"]
+    kept = [r for r in train_split if is_real_news(r) or (cfg["articles"] == "all" and r["is_cooperation"])]
+    others = [r for r in train_split if not (is_real_news(r) or (cfg["articles"] == "all" and r["is_cooperation"]))]
+    n_others = cfg["negatives_with_summary"] if cfg["articles"] == "all" else cfg["replay_articles"]
+    train_rows = kept + rng.sample(others, min(n_others, len(others)))
     pairs = read_parallel(Path(cfg["parallel"]))
     chosen = []
     for source, cap in cfg["parallel_per_source"].items():
@@ -229,7 +234,12 @@ def build_model(cfg: dict):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = (AutoModelForSeq2SeqLM if is_seq2seq else AutoModelForCausalLM).from_pretrained(base, dtype=torch.float32)
-    if cfg["method"] == "lora":
+    if cfg["init_adapter"]:
+        from peft import PeftModel
+
+        # the fp16 adapter is upcast to the fp32 base (peft's autocast_adapter_dtype), then trained on
+        model = PeftModel.from_pretrained(model, cfg["init_adapter"], is_trainable=True)
+    elif cfg["method"] == "lora":
         from peft import LoraConfig, get_peft_model
 
         lora = cfg["lora"]
@@ -275,7 +285,7 @@ English summarizer fine-tuned by `cooplens train-summarizer` ({settings.method},
   {t['n_train']} training examples ({t['n_articles']} article summaries x {cfg['article_repeats']}, {t['n_pairs']} sentence pairs: {json.dumps(cfg['parallel_per_source'])})
 - labels: none (free text); output language English
 - limits: source {settings.max_source_tokens} tokens / {settings.max_source_chars} characters of the lead, summary up to {settings.max_new_tokens} tokens, greedy
-- training: {t['train_seconds']} s on {t['hardware']}, seed {cfg['seed']}, {cfg['epochs']} epoch(s), lr {cfg['learning_rate']}, batch {cfg['batch_size']}; the recipe is `training.recipe` in summarizer.json
+- training: {f"continued from `{cfg['init_adapter']}` (its own card gives its data); " if cfg.get('init_adapter') else ''}{t['train_seconds']} s on {t['hardware']}, seed {cfg['seed']}, {cfg['epochs']} epoch(s), lr {cfg['learning_rate']}, batch {cfg['batch_size']}; the recipe is `training.recipe` in summarizer.json
 - date: {t['date']}
 
 ## Metrics (dev; test-split scores come from `cooplens eval`)
