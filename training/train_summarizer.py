@@ -176,6 +176,7 @@ def make_trainer(cfg: dict, model, tokenizer, is_seq2seq: bool, train_ds, dev_ds
         lr_scheduler_type="linear", logging_steps=10, save_strategy="steps", save_steps=cfg["checkpoint_steps"],
         save_total_limit=2, eval_strategy="steps", eval_steps=cfg["checkpoint_steps"], load_best_model_at_end=True,
         metric_for_best_model="eval_loss", greater_is_better=False, report_to=[],
+        eval_on_start=bool(cfg["init_adapter"]),   # a continued adapter's curve starts from where it began
         seed=cfg["seed"], data_seed=cfg["seed"], use_cpu=device == "cpu",
         bf16=use_bf16(cfg["bf16"], device), dataloader_num_workers=0,
         train_sampling_strategy="group_by_length",   # sentence pairs batch together: far less padding
@@ -202,7 +203,7 @@ def learning_curve(log_history: list) -> list:
     for entry in log_history:
         if "loss" in entry:
             train_loss = entry["loss"]
-        if "eval_loss" in entry:
+        if "eval_loss" in entry and not (curve and curve[-1]["step"] == entry["step"]):   # the final evaluate()
             curve.append({"step": entry["step"], "epoch": round(entry["epoch"], 3), "train_loss": train_loss,
                           "dev_loss": round(entry["eval_loss"], 4)})
     return curve
@@ -215,7 +216,8 @@ def plot_learning_curve(curve: list, path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot([c["step"] for c in curve], [c["train_loss"] for c in curve], "o-", label="train loss (last logged)")
+    trained = [c for c in curve if c["train_loss"] is not None]       # step 0 of a continued adapter has none
+    ax.plot([c["step"] for c in trained], [c["train_loss"] for c in trained], "o-", label="train loss (last logged)")
     ax.plot([c["step"] for c in curve], [c["dev_loss"] for c in curve], "s-", label="dev loss")
     ax.set_xlabel("step")
     ax.set_ylabel("loss (answer tokens)")
