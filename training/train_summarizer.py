@@ -98,9 +98,12 @@ def build_examples(cfg: dict) -> dict:
     corpus = [r for r in read_rows(Path(cfg["corpus"])) if r.get("summary_en")]
     # every real news article of the train split (negatives too: users paste those) and, unless only real news is
     # asked for, every cooperation article; then a sample of the others (BBC negatives, or written replay)
+    def always_kept(r) -> bool:
+        return is_real_news(r) or (cfg["articles"] == "all" and r["is_cooperation"])
+
     train_split = [r for r in corpus if r["split"] == "train"]
-    kept = [r for r in train_split if is_real_news(r) or (cfg["articles"] == "all" and r["is_cooperation"])]
-    others = [r for r in train_split if not (is_real_news(r) or (cfg["articles"] == "all" and r["is_cooperation"]))]
+    kept = [r for r in train_split if always_kept(r)]
+    others = [r for r in train_split if not always_kept(r)]
     n_others = cfg["negatives_with_summary"] if cfg["articles"] == "all" else cfg["replay_articles"]
     train_rows = kept + rng.sample(others, min(n_others, len(others)))
     pairs = read_parallel(Path(cfg["parallel"]))
