@@ -87,3 +87,25 @@ def test_the_extra_test_set_is_valid_and_shares_no_story_with_the_corpus():
     assert len(extra) >= 150 and {r["split"] for r in extra} == {"test"} and all(is_real_news(r) for r in extra)
     texts = [r["text"] for r in read_rows(CORPUS)]
     assert near_duplicate_pairs([r["text"] for r in extra], texts, threshold=0.3) == []
+
+
+def test_real_news_sentence_pairs_come_from_train_and_dev_articles_and_trace_to_their_sentence():
+    from cooplens.models.faithfulness import check_against_source
+    from cooplens.models.parties import Gazetteer
+    from cooplens.models.text import article_text, prepare
+    from cooplens.training.parallel import LENGTH_RATIO, MIN_SIMILARITY
+
+    articles = {r["id"]: r for r in read_rows(CORPUS)}
+    gazetteer = Gazetteer.load()
+    pairs = [json.loads(line) for line in (REPO / "data" / "parallel" / "real_news.jsonl").read_text().splitlines()]
+    assert len(pairs) >= 150
+    for pair in pairs:
+        article = articles[pair["id"].rsplit("-s", 1)[0]]
+        assert is_real_news(article) and article["source"] == pair["url"]
+        assert pair["split"] == article["split"] != "test"          # the test split's references stay unseen
+        assert pair["src"] in prepare(article_text(article.get("title"), article["text"]), lang=article["lang"]).sentences
+        assert pair["similarity"] >= MIN_SIMILARITY
+        assert LENGTH_RATIO[0] <= len(pair["en"]) / len(pair["src"]) <= LENGTH_RATIO[1]
+        report = check_against_source(pair["en"], pair["src"], gazetteer.find(pair["src"], pair["src_lang"]),
+                                      lambda text: gazetteer.find(text, "en"))
+        assert not report.untraced_numbers + report.untraced_names, pair["id"]

@@ -66,6 +66,22 @@ def test_a_real_news_recipe_trains_on_published_articles_and_a_replay_of_the_oth
     assert sum(e["task"] == "translation" for e in examples["train"]) == 3
 
 
+
+def test_a_sentence_recipe_trains_on_pairs_only_and_measures_dev_on_real_news_pairs_first():
+    from cooplens.training.parallel import read_parallel
+    from cooplens.training.train_summarizer import DEFAULTS, build_examples
+
+    examples = build_examples({**DEFAULTS, "articles": "none", "replay_articles": 0,
+                               "parallel_per_source": {"real-news": 1000, "written": 3}, "dev_articles": 1,
+                               "dev_pairs": 5})
+    real = {p["id"]: p for p in read_parallel(REPO / "data" / "parallel") if p["source"] == "real-news"}
+    assert all(e["task"] == "translation" for e in examples["train"])      # no whole-article summaries
+    train_ids = [e["id"] for e in examples["train"]]
+    assert {i for i in train_ids if i in real} == {i for i, p in real.items() if p["split"] == "train"}
+    assert len(train_ids) == len(real) - sum(p["split"] == "dev" for p in real.values()) + 3
+    dev_pairs = [e for e in examples["dev"] if e["task"] == "translation"]
+    assert len(dev_pairs) == 5 and all(real[e["id"]]["split"] == "dev" for e in dev_pairs)
+
 @pytest.mark.slow
 def test_trainer_seq2seq_full_saves_reloads_and_generates(tmp_path, tiny_mt5, tiny_corpus):
     from cooplens.models.summarizer import GenerativeSummarizer

@@ -40,7 +40,8 @@ DEFAULTS = {
     "output": "runs/summarizer", "method": "lora", "seed": 13,
     "article_repeats": 2,                  # passes over the corpus's (article, summary) pairs
     "negatives_with_summary": 40,          # non-cooperation articles that have a reference summary (BBC)
-    "articles": "all",                     # "real": published news only, to continue an adapter that learnt the rest
+    "articles": "all",                     # "real": published news only, to continue an adapter that learnt the rest;
+                                           # "none": sentence pairs only (a translator for the translate strategy)
     "replay_articles": 0,                  # with articles: real, this many other train articles against forgetting
     "init_adapter": None,                  # continue training this LoRA folder (e.g. the shipped summarizer)
     "parallel_per_source": {"written": 1400, "sib200": 600, "bnlp-ptb": 250},   # sentence pairs, train split
@@ -99,7 +100,7 @@ def build_examples(cfg: dict) -> dict:
     # every real news article of the train split (negatives too: users paste those) and, unless only real news is
     # asked for, every cooperation article; then a sample of the others (BBC negatives, or written replay)
     def always_kept(r) -> bool:
-        return is_real_news(r) or (cfg["articles"] == "all" and r["is_cooperation"])
+        return cfg["articles"] != "none" and (is_real_news(r) or (cfg["articles"] == "all" and r["is_cooperation"]))
 
     train_split = [r for r in corpus if r["split"] == "train"]
     kept = [r for r in train_split if always_kept(r)]
@@ -116,11 +117,14 @@ def build_examples(cfg: dict) -> dict:
     rng.shuffle(train)
     if cfg["limit_train"]:
         train = train[:cfg["limit_train"]]
-    # dev: real news first (what the generator is judged on), then written cooperation articles
+    # dev: real news first (what the generator is judged on), then written cooperation articles / other pairs
     dev_rows = sorted([r for r in corpus if r["split"] == "dev" and (r["is_cooperation"] or is_real_news(r))],
                       key=lambda r: not is_real_news(r))[:cfg["dev_articles"]]
     dev_articles = article_examples(dev_rows, gazetteer, cfg["max_source_chars"], cfg["content_plan"])
-    dev_pairs = pair_examples(rng.sample([p for p in pairs if p["split"] == "dev"], cfg["dev_pairs"]), gazetteer)
+    dev_pool = [p for p in pairs if p["split"] == "dev"]
+    rng.shuffle(dev_pool)
+    dev_pool.sort(key=lambda p: p["source"] != "real-news")      # stable: real news first, then the shuffled rest
+    dev_pairs = pair_examples(dev_pool[:cfg["dev_pairs"]], gazetteer)
     return {"train": train, "dev": dev_articles + dev_pairs, "dev_articles": dev_articles}
 
 
