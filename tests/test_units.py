@@ -34,6 +34,18 @@ def test_gazetteer_names_are_whole_words():
     assert "China" in [p.en for p in gazetteer.find("চীনের স্বাস্থ্যমন্ত্রী ঢাকায় এসেছেন", "bn")]
 
 
+
+def test_gazetteer_knows_every_country_of_sample_004_and_keeps_first_names_out():
+    from conftest import EXAMPLES
+
+    gazetteer = Gazetteer.load()
+    found = {p.en for p in gazetteer.find(next(EXAMPLES.glob("004_*.txt")).read_text(encoding="utf-8"), "fa")}
+    assert {"Zimbabwe", "Bahrain", "Bangladesh", "Libya", "Seychelles", "Tajikistan"} <= found
+    assert [p.en for p in gazetteer.find("Maurice et Dominique sont venus à Grenade.", "fr")] == []
+    assert [p.en for p in gazetteer.find("L'île Maurice et la Dominique", "fr")] == ["Mauritius", "Dominica"]
+    assert {p.en for p in gazetteer.find("Делегация Парагвая прибыла на Сейшельские острова", "ru")} == {
+        "Paraguay", "Seychelles"}
+
 def test_a_file_that_fails_its_hash_check_is_refused(tmp_path, monkeypatch):
     import zipfile
 
