@@ -45,6 +45,7 @@ def test_gazetteer_knows_every_country_of_sample_004_and_keeps_first_names_out()
     assert [p.en for p in gazetteer.find("L'île Maurice et la Dominique", "fr")] == ["Mauritius", "Dominica"]
     assert {p.en for p in gazetteer.find("Делегация Парагвая прибыла на Сейшельские острова", "ru")} == {
         "Paraguay", "Seychelles"}
+    assert [p.en for p in gazetteer.find("Министр Доминиканы", "ru")] == ["Dominican Republic"]   # not Dominica + suffix
 
 def test_a_file_that_fails_its_hash_check_is_refused(tmp_path, monkeypatch):
     import zipfile
