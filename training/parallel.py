@@ -90,12 +90,13 @@ def real_news_pairs(rows: list, min_similarity: float, length_ratio: tuple) -> l
         best = {}                       # source sentence -> (similarity, its closest acceptable reference sentence)
         for k, reference in enumerate(references):
             j = int(similarity[k].argmax())
+            if not (similarity[k, j] >= min_similarity and similarity[k, j] > best.get(j, (-1.0, None))[0]
+                    and length_ratio[0] <= len(reference) / len(sources[j]) <= length_ratio[1]):
+                continue
+            # the name and number trace only for the matches that pass the cheap checks
             report = check_against_source(reference, sources[j], gazetteer.find(sources[j], row["lang"]),
                                           lambda text: gazetteer.find(text, "en"))
-            if (similarity[k, j] >= min_similarity
-                    and length_ratio[0] <= len(reference) / len(sources[j]) <= length_ratio[1]
-                    and not report.untraced_numbers + report.untraced_names
-                    and similarity[k, j] > best.get(j, (-1.0, None))[0]):
+            if not report.untraced_numbers + report.untraced_names:
                 best[j] = (float(similarity[k, j]), reference)
         for j, (score, reference) in sorted(best.items()):
             pairs.append({"id": f"{row['id']}-s{j}", "src_lang": row["lang"], "src": sources[j], "en": reference,
