@@ -32,6 +32,8 @@ ENGINES = {      # every engine names all the settings it depends on: a model fo
     # "-alone": every prompt decoded on its own (one per core), so the text cannot depend on the batch
     "ct2-fp32-alone": engine("float32", "ctranslate2", batch_size=1, quantization="float32"),
     "ct2-int8-alone": engine("float32", "ctranslate2", batch_size=1, quantization="int8"),
+    "llamacpp-q4": engine("float32", "llama.cpp", batch_size=1),
+    "llamacpp-q4-bf16-encoder": engine("bfloat16", "llama.cpp", batch_size=1),
 }
 
 

@@ -71,7 +71,8 @@ class SummarizerConfig:
     batch_size: int = 8
     dtype: str = "float32"                     # float32 | bfloat16 | auto (bf16 where the CPU/GPU runs it fast)
     # "hf": transformers (the reference; GPUs, seq2seq); "ctranslate2": a decoder-only generator converted once
-    # to CTranslate2 (CPU), quantization float32 (the HF engine's exact text, faster) or int8 (faster, reworded)
+    # to CTranslate2 (CPU), quantization float32 (the HF engine's exact text, faster) or int8 (faster, reworded);
+    # "llama.cpp": the published Gemma 3 270M GGUF + the adapter (CPU, the `llamacpp` extra; quantization unused)
     engine: str = "hf"
     quantization: str = "float32"
 

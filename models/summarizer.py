@@ -171,18 +171,23 @@ class GenerativeSummarizer:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.num_beams = num_beams
         self.batch_size = batch_size
-        # CTranslate2 runs decoder-only generators on the CPU; seq2seq checkpoints and GPUs use the HF engine
-        self.engine = "ctranslate2" if engine == "ctranslate2" and not self.is_seq2seq \
+        # CTranslate2 and llama.cpp run decoder-only generators on the CPU; seq2seq checkpoints and GPUs use HF
+        self.engine = engine if engine in ("ctranslate2", "llama.cpp") and not self.is_seq2seq \
             and self.device.type == "cpu" else "hf"
         self.model = self.decoder = None
-        if self.engine == "ctranslate2":
+        stop = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
+        stop = stop if isinstance(stop, list) else [stop]
+        if self.engine == "llama.cpp":
+            self.decoder = llamacpp_decoder(self.folder if self.is_lora else None,
+                                            json.loads(adapter.read_text())["base_model_name_or_path"]
+                                            if self.is_lora else str(name_or_path), stop, torch.get_num_threads())
+        elif self.engine == "ctranslate2":
             from cooplens.models.ctranslate2_engine import CTranslate2Decoder, converted_folder, source_key
 
             key = source_key(weights, self.folder if self.is_lora else None, quantization)
             folder = converted_folder(key, quantization, lambda: self._load_model(weights), self.tokenizer)
-            stop = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
-            self.decoder = CTranslate2Decoder(folder, self.tokenizer, stop if isinstance(stop, list) else [stop],
-                                              quantization, torch.get_num_threads(), batch_size)
+            self.decoder = CTranslate2Decoder(folder, self.tokenizer, stop, quantization, torch.get_num_threads(),
+                                              batch_size)
         else:
             # merged in fp32, then cast: bf16 is faster for one article alone, slower in batches (eval/RESULTS.md)
             self.model = self._load_model(weights).to(self.device, dtype=torch_dtype(dtype, self.device)).eval()
@@ -288,6 +293,21 @@ class GenerativeSummarizer:
                                         config.support_threshold) if generated[0] else None
             summaries.append(guarded_summary(guarded, fallback, found, p, quote, who_line))
         return summaries
+
+
+def llamacpp_decoder(adapter_folder: Path | None, base_model: str, end_token_ids: list, threads: int):
+    """The llama.cpp engine: the published Gemma 3 270M GGUF, with the folder's LoRA adapter if it has one."""
+    from cooplens.models.fetch import GEMMA3_270M, gemma3_270m_gguf
+
+    if base_model != GEMMA3_270M.name:
+        raise ValueError(f"the llama.cpp engine runs {GEMMA3_270M.name} and adapters over it (the base published "
+                         f"as GGUF), not {base_model}: use summarizer.engine ctranslate2 or hf")
+    try:
+        from cooplens.models.llamacpp_engine import LlamaCppDecoder, lora_gguf
+    except ImportError as error:
+        raise ImportError("the llama.cpp engine needs llama-cpp-python: pip install 'cooplens[llamacpp]'") from error
+    return LlamaCppDecoder(gemma3_270m_gguf(), lora_gguf(adapter_folder) if adapter_folder else None, end_token_ids,
+                           threads)
 
 
 def party_in(party, sentence: str, gazetteer, lang: str) -> bool:

@@ -1,7 +1,8 @@
 """The same article gives the same answer whatever the process, the batch it shares, the thread count and the
 generator's engine: `cooplens predict` processes over the samples, in batches of 5 on 2 threads and one article at a
 time on 1 thread with the shipped engine (CTranslate2), and with the transformers reference engine; and over the real
-test-split articles whose answers used to move with the batch they shared."""
+test-split articles whose answers used to move with the batch they shared (CTranslate2, and llama.cpp where the
+optional extra is installed)."""
 import json
 import os
 import subprocess
@@ -39,14 +40,22 @@ def test_processes_batch_compositions_threads_and_engines_give_the_same_answers(
     assert batched == answers(predict(EXAMPLES, tmp_path / "hf-engine.jsonl", 5, 2, "--set", "summarizer.engine=hf"))
 
 
-@pytest.mark.slow
-def test_real_articles_that_moved_with_the_batch_give_the_same_rows(tmp_path):
+def moved_articles(tmp_path):
     from cooplens.models.labelled import read_rows
 
     rows = [r for r in read_rows(REPO / "data" / "corpus" / "corpus.jsonl") if r["id"] in MOVED_WITH_THE_BATCH]
     source = tmp_path / "articles.jsonl"
     source.write_text("".join(json.dumps({"id": r["id"], "title": r.get("title"), "text": r["text"]},
                                          ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    together = predict(source, tmp_path / "together.jsonl", len(rows), 2)
+    return source
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["ctranslate2", "llama.cpp"])
+def test_real_articles_that_moved_with_the_batch_give_the_same_rows(tmp_path, engine):
+    if engine == "llama.cpp":
+        pytest.importorskip("llama_cpp")        # the optional extra cooplens[llamacpp]
+    source, options = moved_articles(tmp_path), ("--set", f"summarizer.engine={engine}")
+    together = predict(source, tmp_path / "together.jsonl", len(MOVED_WITH_THE_BATCH), 2, *options)
     assert len(together) == len(MOVED_WITH_THE_BATCH) and all(r["summary_kind"] != "digest" for r in together)
-    assert together == predict(source, tmp_path / "in-threes.jsonl", 3, 1)      # every field of every row
+    assert together == predict(source, tmp_path / "in-threes.jsonl", 3, 1, *options)     # every field of every row

@@ -181,3 +181,70 @@ def test_the_ctranslate2_engine_converts_once_checks_its_cache_and_answers_alike
     again = GenerativeSummarizer(tiny_gemma, engine="ctranslate2")          # fails its hash check: converted anew
     assert again.generate(items, task="translation") == texts
     assert (converted / "model.bin").stat().st_size > 1000
+
+
+def test_the_llamacpp_adapter_holds_every_lora_tensor_under_its_gguf_name_and_is_cached(tmp_path, monkeypatch):
+    """The shipped adapter written for llama.cpp: every PEFT tensor, unchanged, under the name llama.cpp's Gemma 3
+    graph looks up (the upstream converter's names); rewritten when its cached file fails the hash check."""
+    import gguf
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from cooplens.models.llamacpp_engine import lora_gguf
+
+    monkeypatch.setenv("COOPLENS_CACHE", str(tmp_path / "cache"))
+    adapter = REPO / "models" / "shipped" / "summarizer-gemma-lora"
+    written = lora_gguf(adapter)
+    reader = gguf.GGUFReader(str(written))
+    tensors = {t.name: np.array(t.data) for t in reader.tensors}
+    peft = load_file(str(adapter / "adapter_model.safetensors"))
+    assert len(tensors) == len(peft) == 18 * 7 * 2
+    modules = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+               "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+               "mlp.down_proj": "ffn_down"}
+    for layer in range(18):
+        for module, name in modules.items():
+            for ab in "AB":
+                source = peft[f"base_model.model.model.layers.{layer}.{module}.lora_{ab}.weight"]
+                assert np.array_equal(tensors[f"blk.{layer}.{name}.weight.lora_{ab.lower()}"],
+                                      source.astype(np.float32))
+    field = reader.fields["adapter.lora.alpha"]
+    assert float(field.parts[field.data[0]][0]) == json.loads((adapter / "adapter_config.json").read_text())["lora_alpha"]
+    written.write_bytes(b"corrupted")
+    assert lora_gguf(adapter) == written and written.stat().st_size > 1_000_000
+
+
+def test_the_llamacpp_engine_blocks_the_same_ngrams_as_transformers():
+    import torch
+    from transformers import NoRepeatNGramLogitsProcessor
+
+    from cooplens.models.llamacpp_engine import banned_tokens
+
+    generator = torch.Generator().manual_seed(0)
+    for n in (2, 3, 8):
+        for length in (1, 5, 40, 200):
+            tokens = torch.randint(0, 6, (1, length), generator=generator)     # a small vocabulary: many repeats
+            scores = NoRepeatNGramLogitsProcessor(n)(tokens, torch.zeros(1, 6))
+            expected = sorted(set(torch.nonzero(scores[0] == -float("inf")).flatten().tolist()))
+            assert sorted(set(banned_tokens(tokens[0].tolist(), n))) == expected
+
+
+def test_the_llamacpp_engine_writes_the_same_text_alone_batched_and_on_one_or_two_cores():
+    """The shipped generator on llama.cpp (the published Q4_K_M GGUF + the adapter): English out, and a prompt's text
+    does not depend on the prompts beside it or the number of cores. Runs where `cooplens[llamacpp]` is installed."""
+    pytest.importorskip("llama_cpp")
+    from cooplens.models.summarizer import GenerativeSummarizer, generator_input
+
+    items = [generator_input(["شهر اصفهان ۷۶ کارتن اقلام بهداشتی از شهر شیان چین دریافت کرد."], "fa",
+                             ["Isfahan (Iran)", "Xi'an (China)"]),
+             generator_input(["Dhaka received 3 ambulances from Kolkata on Monday."], "en", []),
+             generator_input(["ঢাকা ও কলকাতার মধ্যে স্বাস্থ্য সহযোগিতা চুক্তি সই হয়েছে।"], "bn", [])]
+    summarizer = GenerativeSummarizer(REPO / "models" / "shipped" / "summarizer-gemma-lora", engine="llama.cpp",
+                                      batch_size=1)
+    assert summarizer.engine == "llama.cpp" and summarizer.model is None
+    texts = summarizer.generate(items, task="translation")
+    assert all(texts) and "76" in texts[0] and "Dhaka" in texts[1]
+    assert [summarizer.generate([item], task="translation")[0] for item in reversed(items)] == texts[::-1]
+    one_core = summarizer.decoder.contexts[:1]
+    summarizer.decoder.contexts, summarizer.decoder.free = one_core, list(one_core)
+    assert summarizer.generate(items, task="translation") == texts

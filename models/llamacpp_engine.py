@@ -1,0 +1,142 @@
+"""The decoder-only generator on llama.cpp (the `llama.cpp` summarizer engine, CPU; the optional extra
+`cooplens[llamacpp]`, which compiles llama-cpp-python).
+
+It runs the base exactly as published, the Gemma 3 270M GGUF (Q4_K_M, `fetch.gemma3_270m_gguf`), with the summarizer's
+LoRA adapter written once as a GGUF adapter under `COOPLENS_CACHE/llamacpp/` (keyed by the adapter's bytes, checked
+by sha256 on every load). The fp32 HF and CTranslate2 engines run the same weights dequantized, so only llama.cpp's
+arithmetic (8-bit activations in the quantized dot products) separates its text from theirs; each prompt reads ~0.17 GB
+of weights per token instead of 1.07 GB (eval/RESULTS.md).
+"""
+import hashlib
+import json
+import logging
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger("cooplens")
+
+MANIFEST = "cooplens-llamacpp.json"
+GGML_LOG_LEVEL_ERROR = 4        # ggml's enum since 2024; llama-cpp-python 0.3.36 still maps the old one, so its
+_log_callback = None            # "quiet" mode prints every warning: cooplens routes llama.cpp's log itself
+# PEFT module names under the base model -> the GGUF names llama.cpp's Gemma 3 graph looks up
+PEFT_KEY = re.compile(r"base_model\.model\.(?P<module>.+)\.lora_(?P<ab>[AB])\.weight")
+
+
+def adapter_key(adapter_folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(adapter_folder.glob("adapter_*")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def lora_gguf(adapter_folder: Path) -> Path:
+    """The PEFT LoRA adapter as a llama.cpp GGUF adapter (float32), written once and cached; what the upstream
+    convert_lora_to_gguf.py writes, without needing llama.cpp's source tree."""
+    import gguf
+    from safetensors.numpy import load_file
+
+    from cooplens.models.fetch import cache_dir, sha256_of
+
+    folder = cache_dir() / "llamacpp" / adapter_key(adapter_folder)
+    out, manifest = folder / "adapter.gguf", folder / MANIFEST
+    if manifest.exists() and out.exists() and json.loads(manifest.read_text())["sha256"] == sha256_of(out):
+        return out
+    config = json.loads((adapter_folder / "adapter_config.json").read_text())
+    tensors = load_file(str(adapter_folder / "adapter_model.safetensors"))
+    layers = 1 + max(int(m) for m in re.findall(r"layers\.(\d+)\.", " ".join(tensors)))
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.GEMMA3, layers)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / "adapter.gguf.partial"
+    writer = gguf.GGUFWriter(str(partial), "gemma3")
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", float(config["lora_alpha"]))
+    for key in sorted(tensors):
+        match = PEFT_KEY.fullmatch(key)
+        target = match and names.get_name(match["module"] + ".weight", try_suffixes=(".weight",))
+        if not target:
+            raise ValueError(f"{adapter_folder}: LoRA tensor {key} has no llama.cpp Gemma 3 name")
+        writer.add_tensor(f"{target}.lora_{match['ab'].lower()}", tensors[key].astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    partial.rename(out)
+    manifest.write_text(json.dumps({"sha256": sha256_of(out), "source": str(adapter_folder.resolve())}) + "\n")
+    return out
+
+
+def quiet_llamacpp() -> None:
+    """llama.cpp's errors go to the cooplens logger; its info and warnings (one per LoRA tensor) are dropped."""
+    global _log_callback
+    import llama_cpp
+
+    if _log_callback is None:
+        @llama_cpp.llama_log_callback
+        def callback(level, text, user_data):
+            if level == GGML_LOG_LEVEL_ERROR:
+                logger.error("llama.cpp: %s", text.decode("utf-8", "replace").rstrip())
+
+        _log_callback = callback            # kept alive: llama.cpp calls it for as long as the process runs
+        llama_cpp.llama_log_set(_log_callback, None)
+
+
+class LlamaCppDecoder:
+    """Greedy generation from prompt token ids with the HF generator's stopping and n-gram blocking. One llama.cpp
+    context per core, one thread each, every prompt decoded alone: its text cannot depend on the batch, the order
+    or the number of cores (the same rule as the CTranslate2 engine)."""
+
+    def __init__(self, model_path: Path, adapter_path: Path | None, end_token_ids: list, threads: int,
+                 context_tokens: int = 1024):
+        from llama_cpp import Llama
+
+        quiet_llamacpp()
+        self.end_tokens = set(end_token_ids)
+        self.contexts = [Llama(model_path=str(model_path), lora_path=str(adapter_path) if adapter_path else None,
+                               n_ctx=context_tokens, n_batch=context_tokens, n_threads=1, n_threads_batch=1,
+                               seed=0, verbose=False) for _ in range(max(1, threads))]
+        self.free = list(self.contexts)
+        self.lock = threading.Lock()
+
+    def _decode(self, prompt: list, max_new_tokens: int, no_repeat_ngram_size: int) -> list:
+        from llama_cpp import llama_get_logits_ith
+
+        with self.lock:
+            llm = self.free.pop()
+        try:
+            llm.reset()
+            llm.eval(prompt)
+            tokens, generated = list(prompt), []
+            while len(generated) < max_new_tokens:
+                logits = np.ctypeslib.as_array(llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),)).copy()
+                logits[banned_tokens(tokens, no_repeat_ngram_size)] = -np.inf
+                token = int(np.argmax(logits))
+                if token in self.end_tokens:
+                    break
+                generated.append(token)
+                tokens.append(token)
+                llm.eval([token])
+            return generated
+        finally:
+            with self.lock:
+                self.free.append(llm)
+
+    def generate(self, prompts: list, max_new_tokens: int, num_beams: int, no_repeat_ngram_size: int,
+                 batch_size: int) -> list:
+        """prompts: lists of token ids. Returns the generated token ids (prompt excluded), in order."""
+        if num_beams != 1:
+            raise ValueError("the llama.cpp engine decodes greedily (num_beams 1)")
+        with ThreadPoolExecutor(len(self.contexts)) as pool:     # llama.cpp releases the GIL while it computes
+            return list(pool.map(lambda p: self._decode(p, max_new_tokens, no_repeat_ngram_size), prompts))
+
+
+def banned_tokens(tokens: list, n: int) -> list:
+    """Tokens that would repeat an n-gram already in tokens (prompt included, as HF's no_repeat_ngram_size does)."""
+    if n <= 0 or len(tokens) < n:
+        return []
+    prefix = tuple(tokens[len(tokens) - n + 1:])
+    return [tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tuple(tokens[i:i + n - 1]) == prefix]
