@@ -91,7 +91,7 @@ class LlamaCppDecoder:
     or the number of cores (the same rule as the CTranslate2 engine)."""
 
     def __init__(self, model_path: Path, adapter_path: Path | None, end_token_ids: list, threads: int,
-                 context_tokens: int = 1024):
+                 context_tokens: int):
         from llama_cpp import Llama
 
         quiet_llamacpp()
@@ -105,6 +105,9 @@ class LlamaCppDecoder:
     def _decode(self, prompt: list, max_new_tokens: int, no_repeat_ngram_size: int) -> list:
         from llama_cpp import llama_get_logits_ith
 
+        if len(prompt) + max_new_tokens > self.contexts[0].n_ctx():
+            raise ValueError(f"a prompt of {len(prompt)} tokens leaves no room for the answer in the llama.cpp "
+                             f"context ({self.contexts[0].n_ctx()} tokens)")
         with self.lock:
             llm = self.free.pop()
         try:

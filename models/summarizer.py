@@ -178,9 +178,11 @@ class GenerativeSummarizer:
         stop = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
         stop = stop if isinstance(stop, list) else [stop]
         if self.engine == "llama.cpp":
-            self.decoder = llamacpp_decoder(self.folder if self.is_lora else None,
-                                            json.loads(adapter.read_text())["base_model_name_or_path"]
-                                            if self.is_lora else str(name_or_path), stop, torch.get_num_threads())
+            base = json.loads(adapter.read_text())["base_model_name_or_path"] if self.is_lora else str(name_or_path)
+            # room for the prompt's cue and names around the source, and the answer
+            context = self.settings.max_source_tokens + self.settings.max_new_tokens + 576
+            self.decoder = llamacpp_decoder(self.folder if self.is_lora else None, base, stop,
+                                            torch.get_num_threads(), context)
         elif self.engine == "ctranslate2":
             from cooplens.models.ctranslate2_engine import CTranslate2Decoder, converted_folder, source_key
 
@@ -295,19 +297,21 @@ class GenerativeSummarizer:
         return summaries
 
 
-def llamacpp_decoder(adapter_folder: Path | None, base_model: str, end_token_ids: list, threads: int):
+def llamacpp_decoder(adapter_folder: Path | None, base_model: str, end_token_ids: list, threads: int,
+                     context_tokens: int):
     """The llama.cpp engine: the published Gemma 3 270M GGUF, with the folder's LoRA adapter if it has one."""
+    import importlib.util
+
     from cooplens.models.fetch import GEMMA3_270M, gemma3_270m_gguf
+    from cooplens.models.llamacpp_engine import LlamaCppDecoder, lora_gguf
 
     if base_model != GEMMA3_270M.name:
         raise ValueError(f"the llama.cpp engine runs {GEMMA3_270M.name} and adapters over it (the base published "
                          f"as GGUF), not {base_model}: use summarizer.engine ctranslate2 or hf")
-    try:
-        from cooplens.models.llamacpp_engine import LlamaCppDecoder, lora_gguf
-    except ImportError as error:
-        raise ImportError("the llama.cpp engine needs llama-cpp-python: pip install 'cooplens[llamacpp]'") from error
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise ImportError("the llama.cpp engine needs llama-cpp-python: pip install 'cooplens[llamacpp]'")
     return LlamaCppDecoder(gemma3_270m_gguf(), lora_gguf(adapter_folder) if adapter_folder else None, end_token_ids,
-                           threads)
+                           threads, context_tokens)
 
 
 def party_in(party, sentence: str, gazetteer, lang: str) -> bool:
