@@ -22,10 +22,11 @@ def source_key(weights: str, adapter_folder: Path | None, quantization: str) -> 
     """What a converted folder was made from, as a short hash."""
     import ctranslate2
 
+    from cooplens.models.fetch import hash_adapter
+
     digest = hashlib.sha256(f"{Path(weights).resolve()}|{quantization}|{ctranslate2.__version__}".encode())
     if adapter_folder is not None:
-        for path in sorted(adapter_folder.glob("adapter_*")):
-            digest.update(path.name.encode() + path.read_bytes())
+        hash_adapter(digest, adapter_folder)
     return digest.hexdigest()[:16]
 
 

@@ -36,6 +36,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def hash_adapter(digest, adapter_folder: Path):
+    """Add a LoRA adapter's files (names and bytes) to digest: what a generator converted from it is keyed by."""
+    for path in sorted(Path(adapter_folder).glob("adapter_*")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest
+
+
 def download_wheel(package_spec: str) -> Path:
     """pip-download one pinned wheel (no dependencies) into the cache; pip prints its own progress bar."""
     name = package_spec.split("==")[0]

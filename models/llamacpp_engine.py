@@ -26,22 +26,15 @@ _log_callback = None            # "quiet" mode prints every warning: cooplens ro
 PEFT_KEY = re.compile(r"base_model\.model\.(?P<module>.+)\.lora_(?P<ab>[AB])\.weight")
 
 
-def adapter_key(adapter_folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(adapter_folder.glob("adapter_*")):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def lora_gguf(adapter_folder: Path) -> Path:
     """The PEFT LoRA adapter as a llama.cpp GGUF adapter (float32), written once and cached; what the upstream
     convert_lora_to_gguf.py writes, without needing llama.cpp's source tree."""
     import gguf
     from safetensors.numpy import load_file
 
-    from cooplens.models.fetch import cache_dir, sha256_of
+    from cooplens.models.fetch import cache_dir, hash_adapter, sha256_of
 
-    folder = cache_dir() / "llamacpp" / adapter_key(adapter_folder)
+    folder = cache_dir() / "llamacpp" / hash_adapter(hashlib.sha256(), adapter_folder).hexdigest()[:16]
     out, manifest = folder / "adapter.gguf", folder / MANIFEST
     if manifest.exists() and out.exists() and json.loads(manifest.read_text())["sha256"] == sha256_of(out):
         return out
