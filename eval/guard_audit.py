@@ -18,14 +18,15 @@ from cooplens.models.labelled import is_real_news, read_rows
 
 def dump(split: str, out: Path, strategy: str | None, limit: int | None, model: str | None,
          summarizer: str | None) -> None:
-    """Generate with the support check switched off (threshold 0) so every sentence is kept and scored, or with
+    """Generate with the support and grounding checks scored but not applied, so every sentence is kept, or with
     strategy None exactly as the model ships (to audit what users are shown); write the sentences (out) and the
     summaries (out with .summaries.jsonl), and print chrF++ of the summaries."""
     from cooplens.eval.metrics import summary_metrics
     from cooplens.models.analyzer import Analyzer
 
     analyzer = Analyzer.from_pretrained(model, summarizer=summarizer, settings=None if strategy is None else {
-        "summarizer.strategy": strategy, "summarizer.support_threshold": 0.0})
+        "summarizer.strategy": strategy, "summarizer.support_threshold": 0.0,
+        "summarizer.grounding_threshold": float("-inf")})     # scored and recorded, nothing dropped
     rows = [r for r in read_rows("data/corpus/corpus.jsonl") if r["split"] == split and is_real_news(r)]
     rows = rows[::max(1, len(rows) // limit)][:limit] if limit else rows      # a limit takes a spread over languages
     results = analyzer.analyze([{"title": r.get("title"), "text": r["text"]} for r in rows], ids=[r["id"] for r in rows])
@@ -48,6 +49,7 @@ def dump(split: str, out: Path, strategy: str | None, limit: int | None, model: 
                 fh.write(json.dumps({"id": row["id"], "lang": row["lang"], "strategy": strategy, "sentence": sentence,
                                      "guard_kept": not reasons, "reasons": reasons,
                                      "support": check.get("support", {}).get(sentence),
+                                     "grounding": (check.get("grounding", {}).get(sentence) or [None])[0],
                                      "source": result.source_text, "reference": row["summary_en"]},
                                     ensure_ascii=False) + "\n")
 
@@ -86,8 +88,13 @@ def score(sentences_path: Path, labels_path: Path) -> dict:
 
     support = np.array([r["support"] if r["support"] is not None else 1.0 for r in rows])
     by_threshold = {round(float(t), 2): prf(flagged | (support < t)) for t in np.arange(0.70, 0.96, 0.01)}
-    return {"sentences": len(rows), "unsupported": int(bad.sum()), "guard_without_support": prf(flagged),
-            "guard_with_support_threshold": by_threshold}
+    result = {"sentences": len(rows), "unsupported": int(bad.sum()), "guard_without_support": prf(flagged),
+              "guard_with_support_threshold": by_threshold}
+    if any(r.get("grounding") is not None for r in rows):      # dumped with the grounding check scored
+        grounding = np.array([r["grounding"] if r.get("grounding") is not None else np.inf for r in rows])
+        result["guard_with_grounding_threshold"] = {
+            round(float(t), 2): prf(flagged | (grounding < t)) for t in np.arange(-1.0, 1.01, 0.25)}
+    return result
 
 
 def main(argv=None) -> int:

@@ -94,9 +94,17 @@ class SourceSimilarity:
 
 
 def setting_value(current, value):
-    """A --set value (a string from the command line, or a value from Python) as the type of the setting it replaces."""
-    if not isinstance(value, str) or current is None or isinstance(current, str):
+    """A --set value (a string from the command line, or a value from Python) as the type of the setting it replaces;
+    "none" unsets it (a check switched off), and a number replaces an unset one (a check switched on)."""
+    if not isinstance(value, str) or isinstance(current, str):
         return value
+    if value.strip().lower() == "none":
+        return None
+    if current is None:
+        try:
+            return float(value)
+        except ValueError:
+            return value
     if isinstance(current, bool):
         return value.strip().lower() in ("1", "true", "yes")
     if isinstance(current, (list, tuple)):

@@ -65,6 +65,10 @@ class SummarizerConfig:
     # prompt for sentence similarity; None: the classifier's own input prefix)
     support_threshold: float = 0.0
     support_prefix: str | None = None
+    # guard: least source contribution of any token of a sentence, log p(token | prompt with the source) -
+    # log p(token | the same prompt without it), scored by the generator itself: a name or claim the source does not
+    # explain is one the generator would write anyway (None = unchecked; eval/RESULTS.md, "The guard, measured")
+    grounding_threshold: float | None = None
     num_beams: int = 1
     # prompts decoded together; 1: each alone (CTranslate2: one per core), so a summary's text never depends on
     # the articles it shares a batch with (batched greedy decoding can reword it: issue #12)

@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 logger = logging.getLogger("cooplens")
 
 MANIFEST = "cooplens-ct2.json"
@@ -93,3 +95,10 @@ class CTranslate2Decoder:
                                             no_repeat_ngram_size=no_repeat_ngram_size, end_token=self.end_tokens,
                                             include_prompt_in_result=False, max_batch_size=batch_size)
         return [r.sequences_ids[0] for r in results]
+
+    def logprobs(self, prompts: list, continuations: list) -> list:
+        """log p of each continuation token after its prompt; each sequence scored alone (batch-independent)."""
+        results = self.model.score_batch([self.tokenizer.convert_ids_to_tokens(p + c)
+                                          for p, c in zip(prompts, continuations)], max_batch_size=1)
+        # log_probs[k] is the log p of token k + 1 given the tokens before it
+        return [np.array(r.log_probs[len(p) - 1:], dtype=np.float32) for r, p in zip(results, prompts)]

@@ -272,6 +272,7 @@ class GuardedSummary:
     generated: FaithfulnessReport                 # of the whole generation, before the guard
     dropped: list = field(default_factory=list)   # (sentence, reasons) removed from the generation
     support: dict = field(default_factory=dict)   # sentence -> similarity to its closest source sentence
+    grounding: dict = field(default_factory=dict)  # sentence -> (least source contribution of a token, where)
 
     def warnings(self) -> list:
         reasons = "; ".join(dict.fromkeys(r for _, found in self.dropped for r in found))
@@ -287,27 +288,36 @@ class GuardedSummary:
                 "generated_untraced": self.generated.untraced_numbers + self.generated.untraced_names,
                 "removed_sentences": [sentence for sentence, _ in self.dropped],
                 "removed_because": [reasons for _, reasons in self.dropped], "withheld": not self.text,
-                "support": {sentence: round(score, 4) for sentence, score in self.support.items()}}
+                "support": {sentence: round(score, 4) for sentence, score in self.support.items()},
+                "grounding": {sentence: [round(score, 3), token] for sentence, (score, token) in self.grounding.items()}}
 
 
 def guard_summary(summary: str, source: str, source_parties: list, find_english_parties, support=None,
-                  support_threshold: float = 0.0) -> GuardedSummary:
+                  support_threshold: float = 0.0, grounding=None, grounding_threshold: float | None = None
+                  ) -> GuardedSummary:
     """Keep the generated sentences that pass every check. source_parties: gazetteer Parties of the source;
     find_english_parties: text -> Parties (the gazetteer on English text); support: sentences -> similarity to the
-    closest source sentence (None: not checked)."""
+    closest source sentence (None: not checked); grounding: sentences -> (score, where) of each sentence's token
+    that the source explains least (summarizer.least_grounded; None or threshold None: not checked)."""
     def check(text):
         return check_against_source(text, source, source_parties, find_english_parties)
 
     sentences = english_sentences(summary)
     scores = support(sentences) if support and sentences else [1.0] * len(sentences)
+    grounded = grounding(sentences) if grounding and sentences and grounding_threshold is not None else \
+        [None] * len(sentences)
     kept, dropped = [], []
-    for sentence, score in zip(sentences, scores):
+    for sentence, score, least in zip(sentences, scores, grounded):
         report = check(sentence)
         reasons = [f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names]
         if score < support_threshold:
             reasons.append(f"not supported by the source (similarity {score:.2f} < {support_threshold:.2f})")
+        if least is not None and least[0] < grounding_threshold:
+            reasons.append(f"the source does not explain {least[1]} (source contribution {least[0]:.2f} "
+                           f"< {grounding_threshold:.2f})")
         if repeats(sentence, kept):
             reasons.append("repeats an earlier sentence")
         (dropped.append((sentence, reasons)) if reasons else kept.append(sentence))
     support_scores = dict(zip(sentences, scores)) if support else {}
-    return GuardedSummary(" ".join(kept), check(summary), dropped, support_scores)
+    grounding_scores = {s: least for s, least in zip(sentences, grounded) if least is not None}
+    return GuardedSummary(" ".join(kept), check(summary), dropped, support_scores, grounding_scores)

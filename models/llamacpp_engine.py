@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -96,19 +97,14 @@ class LlamaCppDecoder:
         self.lock = threading.Lock()
 
     def _decode(self, prompt: list, max_new_tokens: int, no_repeat_ngram_size: int) -> list:
-        from llama_cpp import llama_get_logits_ith
-
         if len(prompt) + max_new_tokens > self.contexts[0].n_ctx():
             raise ValueError(f"a prompt of {len(prompt)} tokens leaves no room for the answer in the llama.cpp "
                              f"context ({self.contexts[0].n_ctx()} tokens)")
-        with self.lock:
-            llm = self.free.pop()
-        try:
-            llm.reset()
+        with self._context() as llm:
             llm.eval(prompt)
             tokens, generated = list(prompt), []
             while len(generated) < max_new_tokens:
-                logits = np.ctypeslib.as_array(llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),)).copy()
+                logits = last_logits(llm)
                 logits[banned_tokens(tokens, no_repeat_ngram_size)] = -np.inf
                 token = int(np.argmax(logits))
                 if token in self.end_tokens:
@@ -117,9 +113,33 @@ class LlamaCppDecoder:
                 tokens.append(token)
                 llm.eval([token])
             return generated
+
+    @contextmanager
+    def _context(self):
+        """A free context, reset (this thread's alone until the block ends)."""
+        with self.lock:
+            llm = self.free.pop()
+        try:
+            llm.reset()
+            yield llm
         finally:
             with self.lock:
                 self.free.append(llm)
+
+    def _logprobs(self, prompt: list, continuation: list) -> np.ndarray:
+        with self._context() as llm:
+            llm.eval(prompt)
+            scores = []
+            for token in continuation:      # token by token: llama.cpp keeps the last position's logits only
+                logits = last_logits(llm)
+                scores.append(logits[token] - np.logaddexp.reduce(logits))
+                llm.eval([token])
+            return np.array(scores, dtype=np.float32)
+
+    def logprobs(self, prompts: list, continuations: list) -> list:
+        """log p of each continuation token after its prompt; each sequence scored alone, one per core."""
+        with ThreadPoolExecutor(len(self.contexts)) as pool:
+            return list(pool.map(self._logprobs, prompts, continuations))
 
     def generate(self, prompts: list, max_new_tokens: int, num_beams: int, no_repeat_ngram_size: int,
                  batch_size: int) -> list:
@@ -128,6 +148,12 @@ class LlamaCppDecoder:
             raise ValueError("the llama.cpp engine decodes greedily (num_beams 1)")
         with ThreadPoolExecutor(len(self.contexts)) as pool:     # llama.cpp releases the GIL while it computes
             return list(pool.map(lambda p: self._decode(p, max_new_tokens, no_repeat_ngram_size), prompts))
+
+
+def last_logits(llm) -> np.ndarray:
+    from llama_cpp import llama_get_logits_ith
+
+    return np.ctypeslib.as_array(llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),)).astype(np.float64)
 
 
 def banned_tokens(tokens: list, n: int) -> list:

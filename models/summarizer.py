@@ -76,20 +76,18 @@ def digest(text: str, lang: str, parties: list, type_labels: list, scope: str | 
         first = f"{language}-language report of {scope + ' ' if scope else ''}cooperation ({what}) involving {named}."
     else:
         first = f"{language}-language report; no cooperation detected. Named: {named}."
-    sentences = [first]
-    dates = dates_in(text)
-    figures = figures_in(text)
-    facts = []
-    if dates:
-        facts.append("dates: " + ", ".join(dates))
-    if figures:
-        facts.append("figures: " + ", ".join(figures))
-    if facts:
-        sentences.append("The text gives " + "; ".join(facts) + ".")
+    sentences = [first] + ([facts_sentence(text)] if facts_sentence(text) else [])
     if key_sentence:
         quote = key_sentence if len(key_sentence) <= MAX_QUOTE_CHARS else key_sentence[:MAX_QUOTE_CHARS] + "…"
         sentences.append(f"Key sentence ({lang}): «{quote}»")
     return " ".join(sentences)
+
+
+def facts_sentence(text: str) -> str:
+    """The dates and figures the source gives, as one English sentence ("" when it gives none)."""
+    facts = ([f"dates: {', '.join(dates_in(text))}"] if dates_in(text) else []) + \
+        ([f"figures: {', '.join(figures_in(text))}"] if figures_in(text) else [])
+    return f"The text gives {'; '.join(facts)}." if facts else ""
 
 
 TASK_CUES = {"summary": ("news article", "English summary:"), "translation": ("sentence", "English translation:")}
@@ -250,6 +248,44 @@ class GenerativeSummarizer:
                 outputs[i] = text
         return outputs
 
+    @torch.inference_mode()
+    def grounding(self, items: list, texts: list, task: str = "summary") -> list:
+        """Per text, (start, end, score) of each of its tokens: how much the source explains the token, log p(token |
+        the prompt) - log p(token | the same prompt without its source and names). An invented name or claim is one
+        the generator writes whatever the source says (it scores near or below 0); a faithful rendering's words come
+        from the source (eval/RESULTS.md, "The guard, measured"). Each text is scored alone, on the engine that wrote
+        it, so the scores do not depend on the batch."""
+        scored = [i for i, text in enumerate(texts) if text]
+        encoded = [self.tokenizer(texts[i], add_special_tokens=False, return_offsets_mapping=True) for i in scored]
+        continuations = [e["input_ids"] for e in encoded]
+        with_source = self._continuation_logprobs([self._prompt_ids(items[i], task) for i in scored], continuations)
+        without = self._continuation_logprobs([self._prompt_ids(dict(items[i], source="", names=[]), task)
+                                               for i in scored], continuations)
+        spans = [[] for _ in texts]
+        for i, e, cs, us in zip(scored, encoded, with_source, without):
+            spans[i] = [(a, b, float(c - u)) for (a, b), c, u in zip(e["offset_mapping"], cs, us)]
+        return spans
+
+    def _prompt_ids(self, item: dict, task: str) -> list:
+        if self.is_seq2seq:
+            return self.tokenizer(seq2seq_source(item, task), truncation=True,
+                                  max_length=self.settings.max_source_tokens + SEQ2SEQ_PROMPT_TOKENS)["input_ids"]
+        return causal_prompt_ids(self.tokenizer, item, self.settings.max_source_tokens, task)
+
+    def _continuation_logprobs(self, prompts: list, continuations: list) -> list:
+        """log p of each continuation token after its prompt, one sequence at a time (no padding)."""
+        if self.decoder is not None:
+            return self.decoder.logprobs(prompts, continuations)
+        scores = []
+        for prompt, continuation in zip(prompts, continuations):
+            target = torch.tensor([continuation], device=self.device)
+            if self.is_seq2seq:
+                logits = self.model(input_ids=torch.tensor([prompt], device=self.device), labels=target).logits[0]
+            else:
+                logits = self.model(torch.tensor([prompt + continuation], device=self.device)).logits[0, len(prompt) - 1:-1]
+            scores.append(torch.log_softmax(logits.float(), -1).gather(1, target.T)[:, 0].cpu().numpy())
+        return scores
+
     def _texts(self, generated) -> list:
         """Generated token ids -> one-line texts cut back to their last full sentence (either engine)."""
         return [complete_sentences(" ".join(text.split()))
@@ -269,7 +305,9 @@ class GenerativeSummarizer:
                                      [party.display() for party in found if party_in(party, p.sentences[j], gazetteer,
                                                                                       p.language.code)], 10_000)
                      for p, found, js in zip(prepared, parties, chosen) for j in js]
-            flat, texts, start = self.generate(items, task="translation"), [], 0
+            task = "translation"
+            flat = self.generate(items, task=task)
+            texts, start = [], 0
             for js in chosen:
                 texts.append(flat[start:start + len(js)])
                 start += len(js)
@@ -278,21 +316,28 @@ class GenerativeSummarizer:
             items = [generator_input(p.sentences, p.language.code, [party.display() for party in found],
                                      self.settings.max_source_chars, plan)
                      for p, found, plan in zip(prepared, parties, plans)]
-            texts = [[text] for text in self.generate(items)]
+            task = "summary"
+            flat = self.generate(items)
+            texts = [[text] for text in flat]
+        checked = config.grounding_threshold is not None
+        spans = iter(self.grounding(items, flat, task) if checked else [None] * len(flat))
+        groundings = [[next(spans) for _ in generated] for generated in texts]
         summaries = []
-        for p, found, fallback, js, generated, quote, who_line in zip(
-                prepared, parties, digests, chosen, texts, quotes or [None] * len(prepared), who or [""] * len(prepared)):
+        for p, found, fallback, js, generated, grounded, quote, who_line in zip(
+                prepared, parties, digests, chosen, texts, groundings, quotes or [None] * len(prepared),
+                who or [""] * len(prepared)):
             sources = [p.sentences[j] for j in js]
             if config.strategy == "translate":       # each translation: against its own sentence and the lead
                 lead = p.sentences[:SUPPORT_SENTENCES]
-                pairs = [(t, s) for t, s in zip(generated, sources) if t]
-                guarded = [guard_summary(t, p.text, found, find_english,
-                                         support(similarity, lead + ([s] if s not in lead else [])),
-                                         config.support_threshold) for t, s in pairs]
-                guarded = merge_guarded(guarded)
+                parts = [(t, s, g) for t, s, g in zip(generated, sources, grounded) if t]
+                guarded = merge_guarded([guard_summary(t, p.text, found, find_english,
+                                                       support(similarity, lead + ([s] if s not in lead else [])),
+                                                       config.support_threshold, least_grounded(t, g),
+                                                       config.grounding_threshold) for t, s, g in parts])
             else:
                 guarded = guard_summary(generated[0], p.text, found, find_english, support(similarity, sources),
-                                        config.support_threshold) if generated[0] else None
+                                        config.support_threshold, least_grounded(generated[0], grounded[0]),
+                                        config.grounding_threshold) if generated[0] else None
             summaries.append(guarded_summary(guarded, fallback, found, p, quote, who_line))
         return summaries
 
@@ -323,16 +368,45 @@ def support(similarity, sources: list):
     return (lambda english: similarity(english, sources)) if similarity else None
 
 
+def least_grounded(text: str, spans: list | None):
+    """sentences of text -> (score, where) for the word in each that the source explains least (None: unscored).
+    A word's score is the sum of its tokens' (a word's log-probability is the sum of its tokens'), so the parts of
+    a name that follow from its start ("an" after "Xi'") do not count as unexplained; punctuation carries no claim
+    and is not scored."""
+    if spans is None:
+        return None
+    words = list(re.finditer(r"\S+", text))
+    scores = [sum(value for a, b, value in spans if b > w.start() and a < w.end() and re.search(r"\w", text[a:b]))
+              if re.search(r"\w", w.group()) else None for w in words]
+
+    def score(sentences: list) -> list:
+        least = []
+        for sentence in sentences:
+            start = text.find(sentence)
+            inside = [(value, i) for i, (w, value) in enumerate(zip(words, scores))
+                      if start >= 0 and value is not None and start <= w.start() < start + len(sentence)]
+            least.append((min(inside)[0], word_in_context(words, min(inside)[1])) if inside else None)
+        return least
+    return score
+
+
+def word_in_context(words: list, at: int) -> str:
+    """Word `at` of a text (its regex matches), with the words either side: "'Jameel' in 'Ahmad Jameel met'"."""
+    word = re.sub(r"^\W+|\W+$", "", words[at].group()) or words[at].group()
+    return f"{word!r} in {' '.join(w.group() for w in words[max(0, at - 1):at + 2])!r}"
+
+
 def merge_guarded(parts: list):
     """One guarded summary from the guarded translations of several sentences (repeats across them dropped)."""
     from cooplens.models.faithfulness import GuardedSummary, repeats
 
     if not parts:
         return None
-    kept, dropped, support = [], [], {}
+    kept, dropped, support, grounding = [], [], {}, {}
     for part in parts:
         dropped.extend(part.dropped)
         support.update(part.support)
+        grounding.update(part.grounding)
         if part.text and repeats(part.text, kept):
             dropped.append((part.text, ["repeats an earlier sentence"]))
         elif part.text:
@@ -343,13 +417,14 @@ def merge_guarded(parts: list):
         report.names_checked += part.generated.names_checked
         report.untraced_numbers += part.generated.untraced_numbers
         report.untraced_names += part.generated.untraced_names
-    return GuardedSummary(" ".join(kept), report, dropped, support)
+    return GuardedSummary(" ".join(kept), report, dropped, support, grounding)
 
 
 def guarded_summary(guarded, digest_text: str, parties: list, prepared, quote: int | None = None,
                     who: str = "") -> Summary:
     """The summary to show: the guarded generation, or an honest abstention that says who did what with whom (the
-    actors' line) and which other parties the source names, and quotes, untranslated, the sentence at index `quote`
+    actors' line), which other parties the source names and which dates and figures it gives (verified by
+    extraction, not generated), and quotes, untranslated, the sentence at index `quote`
     (the best evidence of the cooperation) or else the lead (the digest stays beside it in the result)."""
     if guarded is not None and guarded.text:
         return Summary(guarded.text, "generated", guarded.as_dict(), tuple(guarded.warnings()))
@@ -362,8 +437,9 @@ def guarded_summary(guarded, digest_text: str, parties: list, prepared, quote: i
         label, sentence = "Lead sentence", next((s for s in prepared.sentences if informative(s)),
                                                 prepared.sentences[0])
     sentence = sentence if len(sentence) <= MAX_QUOTE_CHARS else sentence[:MAX_QUOTE_CHARS] + "…"
+    facts = facts_sentence(prepared.text)
     text = (f"No English summary passed the faithfulness checks, so none is shown. {named}. "
-            f"{label} ({prepared.language.code}): «{sentence}»")
+            f"{facts + ' ' if facts else ''}{label} ({prepared.language.code}): «{sentence}»")
     warnings = tuple(guarded.warnings()) if guarded is not None else (
         "the generator returned an empty summary",)
     return Summary(text, "abstained", guarded.as_dict() if guarded is not None else {}, warnings)

@@ -81,3 +81,4 @@ def test_a_set_value_from_the_command_line_takes_the_type_of_its_setting():
     assert setting_value(True, "false") is False and setting_value(False, "yes") is True
     assert setting_value((0.35, 0.65), "0.3,0.7") == (0.3, 0.7)
     assert setting_value("summary", "translate") == "translate"
+    assert setting_value(None, "0.5") == 0.5 and setting_value(0.0, "none") is None      # a check on / off

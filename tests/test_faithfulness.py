@@ -90,3 +90,23 @@ def test_a_repeated_sentence_and_an_unsupported_one_are_dropped():
     kept = guard_summary(" ".join(scores), source, gazetteer.find(source, "en"), lambda t: gazetteer.find(t, "en"),
                          support=lambda sentences: [scores[s] for s in sentences], support_threshold=0.8)
     assert kept.text == "Iran and Iraq signed a memorandum." and "not supported" in kept.warnings()[0]
+
+
+def test_a_sentence_with_a_word_the_source_does_not_explain_is_dropped_and_the_word_is_named():
+    from cooplens.models.faithfulness import guard_summary
+    from cooplens.models.parties import Gazetteer
+
+    gazetteer = Gazetteer.load()
+    source = "Iran and Iraq signed a health memorandum in Baghdad on Monday."
+    least = {"Iran and Iraq signed a memorandum.": (1.2, "'memorandum' in 'a memorandum.'"),
+             "Dr. Jameel signed it in Baghdad.": (-2.9, "'Jameel' in 'Dr. Jameel signed'")}
+    def guard(threshold):
+        return guard_summary(" ".join(least), source, gazetteer.find(source, "en"), lambda t: gazetteer.find(t, "en"),
+                             grounding=lambda sentences: [least[s] for s in sentences], grounding_threshold=threshold)
+
+    kept = guard(0.0)
+    assert kept.text == "Iran and Iraq signed a memorandum."
+    assert "the source does not explain 'Jameel' in 'Dr. Jameel signed' (source contribution -2.90 < 0.00)" \
+        in kept.warnings()[0]
+    assert kept.as_dict()["grounding"]["Dr. Jameel signed it in Baghdad."] == [-2.9, "'Jameel' in 'Dr. Jameel signed'"]
+    assert guard(None).text == " ".join(least)        # no threshold: not checked

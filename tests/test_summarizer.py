@@ -1,5 +1,6 @@
 """The English summarizer: the trainer end to end on tiny random models (decoder-only with LoRA, and seq2seq),
 the generative path inside the Analyzer, and the shipped summarizer on a real article."""
+import importlib.util
 import json
 import shutil
 
@@ -130,6 +131,7 @@ def test_shipped_summarizer_writes_english_whose_checked_facts_trace_to_the_sour
     from cooplens.models.faithfulness import check_against_source, numbers_in
     from cooplens.models.langid import detect_language
     from cooplens.models.parties import Party
+    from cooplens.models.summarizer import facts_sentence
 
     assert generating_analyzer.model_info["summarizer"] == "generated"
     for key in ("000", "003"):
@@ -149,6 +151,8 @@ def test_shipped_summarizer_writes_english_whose_checked_facts_trace_to_the_sour
             quoted = ("Key sentence" if result.predicted_types else "Lead sentence") + f" ({result.language}): «"
             assert quoted in result.summary_en
             assert result.summary_check["withheld"] and result.warnings
+            assert result.summary_check["grounding"]   # every generated sentence's least-explained word, recorded
+            assert facts_sentence(result.source_text) in result.summary_en    # the dates and figures, extracted
             if key == "000":                           # the abstention still says who sent what to whom
                 who = result.summary_en.split("Who: ", 1)[1].split(". ", 1)[0]
                 assert who.startswith("from Guangzhou (China) and Xi'an (China) to ") and "Isfahan (Iran)" in who
@@ -248,3 +252,33 @@ def test_the_llamacpp_engine_writes_the_same_text_alone_batched_and_on_one_or_tw
     one_core = summarizer.decoder.contexts[:1]
     summarizer.decoder.contexts, summarizer.decoder.free = one_core, list(one_core)
     assert summarizer.generate(items, task="translation") == texts
+
+
+@pytest.mark.slow
+def test_the_guard_finds_the_words_the_source_does_not_explain_alike_on_every_engine():
+    """The grounding check with the shipped generator: in a translation with an invented person and agency, an
+    invented word is the one the source explains least, below 0 (the shipped threshold); every word of the faithful
+    translation is explained; CTranslate2 (shipped) and llama.cpp (where installed) score what transformers scores."""
+    import numpy as np
+
+    from cooplens.models.faithfulness import english_sentences
+    from cooplens.models.summarizer import GenerativeSummarizer, generator_input, least_grounded
+
+    item = generator_input(["شهر اصفهان ۷۶ کارتن اقلام بهداشتی از شهر شیان چین دریافت کرد."], "fa",
+                           ["Isfahan (Iran)", "Xi'an (China)"])
+    texts = ["Isfahan received 76 cartons of health supplies from the Chinese city of Xi'an.",
+             "Isfahan received 76 cartons of health supplies from Dr. Ahmad Jameel of the Oman Red Crescent."]
+    folder = REPO / "models" / "shipped" / "summarizer-gemma-lora"
+    engines = ["hf", "ctranslate2"] + (["llama.cpp"] if importlib.util.find_spec("llama_cpp") else [])
+    scored = {}
+    for engine in engines:
+        summarizer = GenerativeSummarizer(folder, engine=engine, batch_size=1)
+        assert summarizer.engine == engine
+        spans = summarizer.grounding([item, item], texts, task="translation")
+        (faithful,), (invented,) = (least_grounded(t, s)(english_sentences(t)) for t, s in zip(texts, spans))
+        assert faithful[0] > 0 and invented[0] < 0
+        assert invented[1].split("'")[1] in {"Dr", "Ahmad", "Jameel", "Oman", "Red"}, invented
+        scored[engine] = np.array([value for s in spans for _, _, value in s])
+    assert np.allclose(scored["ctranslate2"], scored["hf"], atol=1e-3)
+    if "llama.cpp" in scored:        # 4-bit weights: the same verdicts, not the same numbers
+        assert np.corrcoef(scored["llama.cpp"], scored["hf"])[0, 1] > 0.9
