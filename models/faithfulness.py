@@ -272,7 +272,7 @@ class GuardedSummary:
     generated: FaithfulnessReport                 # of the whole generation, before the guard
     dropped: list = field(default_factory=list)   # (sentence, reasons) removed from the generation
     support: dict = field(default_factory=dict)   # sentence -> similarity to its closest source sentence
-    grounding: dict = field(default_factory=dict)  # sentence -> (least source contribution of a token, where)
+    grounding: dict = field(default_factory=dict)  # sentence -> (least source contribution of a word, where)
 
     def warnings(self) -> list:
         reasons = "; ".join(dict.fromkeys(r for _, found in self.dropped for r in found))
@@ -289,7 +289,7 @@ class GuardedSummary:
                 "removed_sentences": [sentence for sentence, _ in self.dropped],
                 "removed_because": [reasons for _, reasons in self.dropped], "withheld": not self.text,
                 "support": {sentence: round(score, 4) for sentence, score in self.support.items()},
-                "grounding": {sentence: [round(score, 3), token] for sentence, (score, token) in self.grounding.items()}}
+                "grounding": {sentence: [round(score, 3), where] for sentence, (score, where) in self.grounding.items()}}
 
 
 def guard_summary(summary: str, source: str, source_parties: list, find_english_parties, support=None,
@@ -297,7 +297,7 @@ def guard_summary(summary: str, source: str, source_parties: list, find_english_
                   ) -> GuardedSummary:
     """Keep the generated sentences that pass every check. source_parties: gazetteer Parties of the source;
     find_english_parties: text -> Parties (the gazetteer on English text); support: sentences -> similarity to the
-    closest source sentence (None: not checked); grounding: sentences -> (score, where) of each sentence's token
+    closest source sentence (None: not checked); grounding: sentences -> (score, where) of each sentence's word
     that the source explains least (summarizer.least_grounded; None or threshold None: not checked)."""
     def check(text):
         return check_against_source(text, source, source_parties, find_english_parties)
