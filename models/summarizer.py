@@ -76,7 +76,8 @@ def digest(text: str, lang: str, parties: list, type_labels: list, scope: str | 
         first = f"{language}-language report of {scope + ' ' if scope else ''}cooperation ({what}) involving {named}."
     else:
         first = f"{language}-language report; no cooperation detected. Named: {named}."
-    sentences = [first] + ([facts_sentence(text)] if facts_sentence(text) else [])
+    facts = facts_sentence(text)
+    sentences = [first] + ([facts] if facts else [])
     if key_sentence:
         quote = key_sentence if len(key_sentence) <= MAX_QUOTE_CHARS else key_sentence[:MAX_QUOTE_CHARS] + "…"
         sentences.append(f"Key sentence ({lang}): «{quote}»")
@@ -85,8 +86,8 @@ def digest(text: str, lang: str, parties: list, type_labels: list, scope: str | 
 
 def facts_sentence(text: str) -> str:
     """The dates and figures the source gives, as one English sentence ("" when it gives none)."""
-    facts = ([f"dates: {', '.join(dates_in(text))}"] if dates_in(text) else []) + \
-        ([f"figures: {', '.join(figures_in(text))}"] if figures_in(text) else [])
+    facts = [f"{kind}: {', '.join(found)}" for kind, found in (("dates", dates_in(text)), ("figures", figures_in(text)))
+             if found]
     return f"The text gives {'; '.join(facts)}." if facts else ""
 
 
@@ -231,7 +232,7 @@ class GenerativeSummarizer:
         names). Returns one English text per item, in order."""
         items = [generator_input([i], "", []) if isinstance(i, str) else i for i in items]
         if self.decoder is not None:
-            prompts = [causal_prompt_ids(self.tokenizer, item, self.settings.max_source_tokens, task) for item in items]
+            prompts = [self._prompt_ids(item, task) for item in items]
             return self._texts(self.decoder.generate(prompts, self.settings.max_new_tokens, self.num_beams,
                                                      self.settings.no_repeat_ngram_size, self.batch_size))
         outputs = [""] * len(items)
@@ -253,7 +254,7 @@ class GenerativeSummarizer:
         """Per text, (start, end, score) of each of its tokens: how much the source explains the token, log p(token |
         the prompt) - log p(token | the same prompt without its source and names). An invented name or claim is one
         the generator writes whatever the source says (it scores near or below 0); a faithful rendering's words come
-        from the source (eval/RESULTS.md, "The guard, measured"). Each text is scored alone, on the engine that wrote
+        from the source (eval/RESULTS.md, "The grounding check"). Each text is scored alone, on the engine that wrote
         it, so the scores do not depend on the batch."""
         scored = [i for i, text in enumerate(texts) if text]
         encoded = [self.tokenizer(texts[i], add_special_tokens=False, return_offsets_mapping=True) for i in scored]
@@ -385,7 +386,11 @@ def least_grounded(text: str, spans: list | None):
             start = text.find(sentence)
             inside = [(value, i) for i, (w, value) in enumerate(zip(words, scores))
                       if start >= 0 and value is not None and start <= w.start() < start + len(sentence)]
-            least.append((min(inside)[0], word_in_context(words, min(inside)[1])) if inside else None)
+            if inside:
+                value, at = min(inside)
+                least.append((value, word_in_context(words, at)))
+            else:
+                least.append(None)
         return least
     return score
 
