@@ -17,6 +17,7 @@ anew by a small model).
 import json
 import re
 import shutil
+from itertools import accumulate
 from pathlib import Path
 
 import torch
@@ -320,25 +321,40 @@ class GenerativeSummarizer:
             task = "summary"
             flat = self.generate(items)
             texts = [[text] for text in flat]
-        checked = config.grounding_threshold is not None
-        spans = iter(self.grounding(items, flat, task) if checked else [None] * len(flat))
-        groundings = [[next(spans) for _ in generated] for generated in texts]
-        summaries = []
-        for p, found, fallback, js, generated, grounded, quote, who_line in zip(
-                prepared, parties, digests, chosen, texts, groundings, quotes or [None] * len(prepared),
-                who or [""] * len(prepared)):
+        # the guard's parts: each generated text with the source sentences its support is measured against (a
+        # translation: its own sentence and the lead; a summary: every sentence it summarises)
+        similarity = remembered(similarity) if similarity else None     # the second guard pass re-asks it
+        parts = []
+        for p, js, generated in zip(prepared, chosen, texts):
             sources = [p.sentences[j] for j in js]
-            if config.strategy == "translate":       # each translation: against its own sentence and the lead
-                lead = p.sentences[:SUPPORT_SENTENCES]
-                parts = [(t, s, g) for t, s, g in zip(generated, sources, grounded) if t]
-                guarded = merge_guarded([guard_summary(t, p.text, found, find_english,
-                                                       support(similarity, lead + ([s] if s not in lead else [])),
-                                                       config.support_threshold, least_grounded(t, g),
-                                                       config.grounding_threshold) for t, s, g in parts])
-            else:
-                guarded = guard_summary(generated[0], p.text, found, find_english, support(similarity, sources),
-                                        config.support_threshold, least_grounded(generated[0], grounded[0]),
-                                        config.grounding_threshold) if generated[0] else None
+            lead = p.sentences[:SUPPORT_SENTENCES]
+            parts.append([(t, support(similarity, lead + ([s] if s not in lead else [])))
+                          for t, s in zip(generated, sources)] if config.strategy == "translate"
+                         else [(generated[0], support(similarity, sources))])
+
+        def guard(p, found, part, spans):
+            text, supported = part
+            return guard_summary(text, p.text, found, find_english, supported, config.support_threshold,
+                                 least_grounded(text, spans), config.grounding_threshold) if text else None
+
+        checked = [[guard(p, found, part, None) for part in article]
+                   for p, found, article in zip(prepared, parties, parts)]
+        if config.grounding_threshold is not None:
+            # a text none of whose sentences passed the other checks is withheld whatever its grounding, so it is
+            # not scored (each scored text costs two more forward passes); a threshold of -inf asks for the scores
+            # alone, of every text (the guard audit)
+            scored = [(i, k) for i, article in enumerate(checked) for k, g in enumerate(article)
+                      if g is not None and (g.text or config.grounding_threshold == float("-inf"))]
+            starts = list(accumulate(len(article) for article in parts))     # article i's items end at starts[i]
+            spans = self.grounding([items[starts[i] - len(parts[i]) + k] for i, k in scored],
+                                   [parts[i][k][0] for i, k in scored], task)
+            for (i, k), text_spans in zip(scored, spans):
+                checked[i][k] = guard(prepared[i], parties[i], parts[i][k], text_spans)
+        summaries = []
+        for p, found, fallback, article, quote, who_line in zip(
+                prepared, parties, digests, checked, quotes or [None] * len(prepared), who or [""] * len(prepared)):
+            guarded = merge_guarded([g for g in article if g is not None]) if config.strategy == "translate" \
+                else article[0]
             summaries.append(guarded_summary(guarded, fallback, found, p, quote, who_line))
         return summaries
 
@@ -362,6 +378,18 @@ def llamacpp_decoder(adapter_folder: Path | None, base_model: str, end_token_ids
 
 def party_in(party, sentence: str, gazetteer, lang: str) -> bool:
     return party in gazetteer.find(sentence, lang)
+
+
+def remembered(similarity):
+    """similarity, answering a question it was asked before from memory."""
+    answers = {}
+
+    def recall(english: list, sources: list) -> list:
+        key = (tuple(english), tuple(sources))
+        if key not in answers:
+            answers[key] = similarity(english, sources)
+        return answers[key]
+    return recall
 
 
 def support(similarity, sources: list):

@@ -128,7 +128,7 @@ def test_analyzer_uses_a_generated_summary_and_saves_it_into_its_folder(tmp_path
 
 @pytest.mark.slow
 def test_shipped_summarizer_writes_english_whose_checked_facts_trace_to_the_source(generated_seeds, generating_analyzer):
-    from cooplens.models.faithfulness import check_against_source, numbers_in
+    from cooplens.models.faithfulness import check_against_source, english_sentences, numbers_in
     from cooplens.models.langid import detect_language
     from cooplens.models.parties import Party
     from cooplens.models.summarizer import facts_sentence
@@ -151,11 +151,18 @@ def test_shipped_summarizer_writes_english_whose_checked_facts_trace_to_the_sour
             quoted = ("Key sentence" if result.predicted_types else "Lead sentence") + f" ({result.language}): «"
             assert quoted in result.summary_en
             assert result.summary_check["withheld"] and result.warnings
-            assert result.summary_check["grounding"]   # every generated sentence's least-explained word, recorded
             assert facts_sentence(result.source_text) in result.summary_en    # the dates and figures, extracted
             if key == "000":                           # the abstention still says who sent what to whom
                 who = result.summary_en.split("Who: ", 1)[1].split(". ", 1)[0]
                 assert who.startswith("from Guangzhou (China) and Xi'an (China) to ") and "Isfahan (Iran)" in who
+        # grounding is scored for each text with a sentence that passed the other checks (elsewhere it could not
+        # change what is shown): every shown sentence has its score, every unscored one was withheld for another reason
+        check = result.summary_check
+        shown = english_sentences(result.summary_en) if result.summary_kind == "generated" else []
+        assert all(sentence in check["grounding"] for sentence in shown), key
+        for sentence, reasons in zip(check["removed_sentences"], check["removed_because"]):
+            if sentence not in check["grounding"]:
+                assert reasons and not any(r.startswith("the source does not explain") for r in reasons), key
 
 
 def test_a_summary_cut_by_the_token_limit_ends_at_its_last_full_sentence():
