@@ -17,7 +17,6 @@ anew by a small model).
 import json
 import re
 import shutil
-from itertools import accumulate
 from pathlib import Path
 
 import torch
@@ -345,9 +344,9 @@ class GenerativeSummarizer:
             # alone, of every text (the guard audit)
             scored = [(i, k) for i, article in enumerate(checked) for k, g in enumerate(article)
                       if g is not None and (g.text or config.grounding_threshold == float("-inf"))]
-            starts = list(accumulate(len(article) for article in parts))     # article i's items end at starts[i]
-            spans = self.grounding([items[starts[i] - len(parts[i]) + k] for i, k in scored],
-                                   [parts[i][k][0] for i, k in scored], task)
+            prompt = {ik: n for n, ik in enumerate((i, k) for i, article in enumerate(parts)   # -> index in items
+                                                   for k in range(len(article)))}
+            spans = self.grounding([items[prompt[ik]] for ik in scored], [parts[i][k][0] for i, k in scored], task)
             for (i, k), text_spans in zip(scored, spans):
                 checked[i][k] = guard(prepared[i], parties[i], parts[i][k], text_spans)
         summaries = []
