@@ -4,8 +4,8 @@ data/corpus/corpus.jsonl is built by `python -m cooplens.training.corpus build -
   data/corpus/written/*.jsonl     articles written for the project (source: written)
   data/corpus/real/news_*.jsonl   real published news articles (source: the URL), labelled by hand
   data/corpus/real/fa_news_coop.jsonl   real Persian headline + lead items that report cooperation
-  data/corpus/real/news_*_addendum.jsonl   real news collected after the splits were drawn: their rows name
-                                  their split ("train", or "dev"), so adding them leaves the test split as it was
+  data/corpus/real/news_train_*.jsonl   real news collected after the splits were drawn: their rows say
+                                  "split": "train", so adding them leaves the dev and test splits as they were
   ../shared/data                  real non-cooperation news: Persian leads, BBC articles, SIB-200 paragraphs
 and split train/dev/test stratified by origin, language and label, with no near-duplicates across splits (the
 same wire story on two outlets stays in one split). Real news gets larger dev and test shares: it is what the
