@@ -322,7 +322,6 @@ class GenerativeSummarizer:
             texts = [[text] for text in flat]
         # the guard's parts: each generated text with the source sentences its support is measured against (a
         # translation: its own sentence and the lead; a summary: every sentence it summarises)
-        similarity = remembered(similarity) if similarity else None     # the second guard pass re-asks it
         parts = []
         for p, js, generated in zip(prepared, chosen, texts):
             sources = [p.sentences[j] for j in js]
@@ -331,24 +330,26 @@ class GenerativeSummarizer:
                           for t, s in zip(generated, sources)] if config.strategy == "translate"
                          else [(generated[0], support(similarity, sources))])
 
-        def guard(p, found, part, spans):
-            text, supported = part
+        def guard(p, found, text, supported, spans=None):
             return guard_summary(text, p.text, found, find_english, supported, config.support_threshold,
                                  least_grounded(text, spans), config.grounding_threshold) if text else None
 
-        checked = [[guard(p, found, part, None) for part in article]
-                   for p, found, article in zip(prepared, parties, parts)]
+        checked = [[guard(p, found, *part) for part in article] for p, found, article in zip(prepared, parties, parts)]
         if config.grounding_threshold is not None:
             # a text none of whose sentences passed the other checks is withheld whatever its grounding, so it is
             # not scored (each scored text costs two more forward passes); a threshold of -inf asks for the scores
             # alone, of every text (the guard audit)
+            index = iter(range(len(items)))
+            positions = [[next(index) for _ in article] for article in parts]       # each part's prompt in items
             scored = [(i, k) for i, article in enumerate(checked) for k, g in enumerate(article)
                       if g is not None and (g.text or config.grounding_threshold == float("-inf"))]
-            prompt = {ik: n for n, ik in enumerate((i, k) for i, article in enumerate(parts)   # -> index in items
-                                                   for k in range(len(article)))}
-            spans = self.grounding([items[prompt[ik]] for ik in scored], [parts[i][k][0] for i, k in scored], task)
+            spans = self.grounding([items[positions[i][k]] for i, k in scored], [parts[i][k][0] for i, k in scored],
+                                   task)
             for (i, k), text_spans in zip(scored, spans):
-                checked[i][k] = guard(prepared[i], parties[i], parts[i][k], text_spans)
+                first = checked[i][k]      # its support scores are known: the encoder is not asked again
+                checked[i][k] = guard(prepared[i], parties[i], parts[i][k][0],
+                                      (lambda sentences, known=first.support: [known[s] for s in sentences])
+                                      if first.support else None, text_spans)
         summaries = []
         for p, found, fallback, article, quote, who_line in zip(
                 prepared, parties, digests, checked, quotes or [None] * len(prepared), who or [""] * len(prepared)):
@@ -377,18 +378,6 @@ def llamacpp_decoder(adapter_folder: Path | None, base_model: str, end_token_ids
 
 def party_in(party, sentence: str, gazetteer, lang: str) -> bool:
     return party in gazetteer.find(sentence, lang)
-
-
-def remembered(similarity):
-    """similarity, answering a question it was asked before from memory."""
-    answers = {}
-
-    def recall(english: list, sources: list) -> list:
-        key = (tuple(english), tuple(sources))
-        if key not in answers:
-            answers[key] = similarity(english, sources)
-        return answers[key]
-    return recall
 
 
 def support(similarity, sources: list):
