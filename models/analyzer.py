@@ -3,6 +3,7 @@ It is the only place that knows how a result is assembled; the CLI, the UI and t
 
     analyzer = Analyzer.from_pretrained()                 # the shipped default, or a folder, or a shipped name
     results = analyzer.analyze(["...article...", {"title": "...", "text": "..."}])
+    for result in analyzer.analyze_stages("...article..."): ...   # the classification first, then the summary
     analyzer.save_pretrained("my-model")                  # a self-contained copy (models/config.py says what)
 
 For each article: prepare (clean, identify the language, normalise, split), classify (calibrated probabilities
@@ -10,7 +11,7 @@ and the sentences behind them), decide (models/decision.py), find the parties (g
 digest, and, with a generator, the guarded English summary. The result is built once from those values.
 """
 import logging
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -119,6 +120,24 @@ def raw_article(item) -> str:
     if isinstance(item, dict) and isinstance(item.get("text"), str) and isinstance(item.get("title") or "", str):
         return article_text(item.get("title"), item["text"])
     raise InputError("an article is a string, or an object with a string 'text' (and optional string 'title')")
+
+
+@dataclass
+class Classified:
+    """A batch after classification, before its English summaries: what the summarizer reads and the results are
+    built from (per prepared article, in input order; failures by input index)."""
+    count: int
+    ids: list
+    failures: dict
+    order: list
+    articles: list
+    outputs: list
+    mentions: list
+    parties: list
+    decided: list
+    digests: list
+    keys: list
+    actors: list
 
 
 class Analyzer:
@@ -231,7 +250,24 @@ class Analyzer:
                                                   f"({type(err).__name__}: {err}); please report it",
                                          self.model_info)
 
+    def analyze_stages(self, item, item_id: str = "0"):
+        """One article in two steps, so that a reader does not wait for the English summary: first the result with
+        the summary pending (summary_kind "pending": the types, evidence, actors and digest are final), then the
+        whole result. Without a generator, or for a text that cannot be analysed, the whole result comes at once."""
+        try:
+            classified = self._classify([item], [item_id])
+            if self.generator and classified.articles:
+                yield self._results(classified, [Summary(d, "pending") for d in classified.digests])[0]
+            yield self._results(classified, self._summaries(classified))[0]
+        except Exception:
+            yield self._analyze_alone(item, item_id)
+
     def _analyze_batch(self, texts: list, ids: list) -> list:
+        classified = self._classify(texts, ids)
+        return self._results(classified, self._summaries(classified))
+
+    def _classify(self, texts: list, ids: list) -> Classified:
+        """Everything but the English summary: prepare, classify, decide, parties, actors, digest, key sentences."""
         prepared, failures = {}, {}
         for i, item in enumerate(texts):
             try:
@@ -250,19 +286,27 @@ class Analyzer:
         keys = [key_sentences(p, output, d) for p, output, (d, _, _) in zip(articles, outputs, decided)]
         actors = [extract_actors(p, named, d.predicted_types, evidence)
                   for p, named, (d, _, evidence) in zip(articles, mentions, decided)]
-        summaries = (self.generator.summarize(
-            articles, parties, digests, self.gazetteer, self.config.summarizer, keys,
-            self.plans(articles, mentions, decided), SourceSimilarity(self.embed_for_support),
+        return Classified(len(texts), ids, failures, order, articles, outputs, mentions, parties, decided, digests,
+                          keys, actors)
+
+    def _summaries(self, c: Classified) -> list:
+        """The English summaries of a classified batch: guarded generations (or abstentions), else the digests."""
+        if not (self.generator and c.articles):
+            return [Summary(d, "digest") for d in c.digests]
+        return self.generator.summarize(
+            c.articles, c.parties, c.digests, self.gazetteer, self.config.summarizer, c.keys,
+            self.plans(c.articles, c.mentions, c.decided), SourceSimilarity(self.embed_for_support),
             # an abstention quotes the best evidence of the top type (a cooperation article), else the lead
-            [k[0] if d.predicted_types and k else None for k, (d, _, _) in zip(keys, decided)],
-            [who_did_what(found) for found in actors])
-            if self.generator and articles else [Summary(d, "digest") for d in digests])
-        results = [None] * len(texts)
-        for i, error in failures.items():
-            results[i] = AnalysisResult.failed(ids[i], error, self.model_info)
+            [k[0] if d.predicted_types and k else None for k, (d, _, _) in zip(c.keys, c.decided)],
+            [who_did_what(found) for found in c.actors])
+
+    def _results(self, c: Classified, summaries: list) -> list:
+        results = [None] * c.count
+        for i, error in c.failures.items():
+            results[i] = AnalysisResult.failed(c.ids[i], error, self.model_info)
         for i, p, output, found, actors_i, decided_i, digest_text, summary in zip(
-                order, articles, outputs, parties, actors, decided, digests, summaries):
-            results[i] = self._result(ids[i], p, output, found, actors_i, *decided_i, digest_text, summary)
+                c.order, c.articles, c.outputs, c.parties, c.actors, c.decided, c.digests, summaries):
+            results[i] = self._result(c.ids[i], p, output, found, actors_i, *decided_i, digest_text, summary)
         return results
 
     def plans(self, articles: list, mentions: list, decided: list) -> list:

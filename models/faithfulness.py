@@ -271,7 +271,8 @@ class GuardedSummary:
     text: str                                     # the clean sentences; "" when none was clean
     generated: FaithfulnessReport                 # of the whole generation, before the guard
     dropped: list = field(default_factory=list)   # (sentence, reasons) removed from the generation
-    support: dict = field(default_factory=dict)   # sentence -> similarity to its closest source sentence
+    support: dict = field(default_factory=dict)   # sentence -> similarity to its closest source sentence (the
+                                                  # sentences that passed the fact checks)
     grounding: dict = field(default_factory=dict)  # sentence -> (least source contribution of a word, where)
 
     def warnings(self) -> list:
@@ -303,14 +304,18 @@ def guard_summary(summary: str, source: str, source_parties: list, find_english_
         return check_against_source(text, source, source_parties, find_english_parties)
 
     sentences = english_sentences(summary)
-    scores = support(sentences) if support and sentences else [1.0] * len(sentences)
+    untraced = [[f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names]
+                for report in map(check, sentences)]
+    # the support check costs an encoder pass over the sentence and its sources: a sentence that failed the fact
+    # checks is dropped whatever its support, so it is not scored (its support is then not recorded)
+    traced = [sentence for sentence, reasons in zip(sentences, untraced) if not reasons]
+    supported = dict(zip(traced, support(traced))) if support and traced else {}
     grounded = grounding(sentences) if grounding and sentences and grounding_threshold is not None else \
         [None] * len(sentences)
     kept, dropped = [], []
-    for sentence, score, least in zip(sentences, scores, grounded):
-        report = check(sentence)
-        reasons = [f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names]
-        if score < support_threshold:
+    for sentence, reasons, least in zip(sentences, untraced, grounded):
+        score = supported.get(sentence)
+        if score is not None and score < support_threshold:
             reasons.append(f"not supported by the source (similarity {score:.2f} < {support_threshold:.2f})")
         if least is not None and least[0] < grounding_threshold:
             reasons.append(f"the source does not explain {least[1]} (source contribution {least[0]:.2f} "
@@ -318,6 +323,5 @@ def guard_summary(summary: str, source: str, source_parties: list, find_english_
         if repeats(sentence, kept):
             reasons.append("repeats an earlier sentence")
         (dropped.append((sentence, reasons)) if reasons else kept.append(sentence))
-    support_scores = dict(zip(sentences, scores)) if support else {}
     grounding_scores = {s: least for s, least in zip(sentences, grounded) if least is not None}
-    return GuardedSummary(" ".join(kept), check(summary), dropped, support_scores, grounding_scores)
+    return GuardedSummary(" ".join(kept), check(summary), dropped, supported, grounding_scores)

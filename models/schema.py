@@ -25,7 +25,7 @@ class Evidence:
 class Summary:
     """An English summary as the summarizer hands it over: what to show, what it is, and what was checked."""
     text: str
-    kind: str                                        # "generated" | "digest"
+    kind: str                                        # "generated" | "abstained" | "digest" | "pending"
     check: dict = field(default_factory=dict)        # the faithfulness guard's record of a generated summary
     warnings: tuple = ()
 
@@ -42,7 +42,8 @@ class AnalysisResult:
     scope: str | None
     scope_probabilities: dict        # scope -> probability
     summary_en: str
-    summary_kind: str                # "generated" | "abstained" (nothing passed the guard) | "digest" | "none"
+    summary_kind: str                # "generated" | "abstained" (nothing passed the guard) | "digest" | "none" |
+                                     #   "pending" (Analyzer.analyze_stages: the summary follows)
     evidence: list                   # Evidence for each predicted type
     warnings: list = field(default_factory=list)
     model: dict = field(default_factory=dict)

@@ -349,7 +349,7 @@ class GenerativeSummarizer:
                 first = checked[i][k]      # its support scores are known: the encoder is not asked again
                 checked[i][k] = guard(prepared[i], parties[i], parts[i][k][0],
                                       (lambda sentences, known=first.support: [known[s] for s in sentences])
-                                      if first.support else None, text_spans)
+                                      if parts[i][k][1] else None, text_spans)
         summaries = []
         for p, found, fallback, article, quote, who_line in zip(
                 prepared, parties, digests, checked, quotes or [None] * len(prepared), who or [""] * len(prepared)):

@@ -60,7 +60,11 @@ def summary_html(result: dict) -> str:
     verdict = (f"<p><b>Cooperation:</b> {'yes' if result['is_cooperation'] else 'no'} "
                f"(p = {result['cooperation_probability']:.2f}) · <b>scope:</b> {escaped(result['scope'] or '—')} · "
                f"<b>language:</b> {escaped(result['language'])} ({result['language_confidence']:.2f})</p>")
-    if result["summary_kind"] == "digest":
+    if result["summary_kind"] == "pending":
+        body = ("<p><b>Generated English summary:</b> <i>being written and checked against the source (a few seconds "
+                "on a CPU); the types, evidence and parties above are final</i></p>"
+                f"<p><b>Structured digest</b> (extracted, not generated)</p><p dir=\"auto\">{escaped(result['digest'])}</p>")
+    elif result["summary_kind"] == "digest":
         body = ("<p><b>Structured English digest</b> (not a translation: parties, types, dates and figures found "
                 f"in the text)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>")
     elif result["summary_kind"] == "abstained":
@@ -125,13 +129,15 @@ def build_app(analyzer: Analyzer, max_chars: int = 100_000, max_file_rows: int =
     folders = ResultFolders()
 
     def analyze(text: str):
+        """The classification as soon as it is ready, then the whole result with the English summary."""
         text = text or ""
         if len(text) > max_chars:
-            result = {"error": f"the text has {len(text):,} characters; this server takes at most {max_chars:,} "
-                               "per article (use `cooplens predict` for longer documents)"}
-            return render(result)
+            yield render({"error": f"the text has {len(text):,} characters; this server takes at most {max_chars:,} "
+                                   "per article (use `cooplens predict` for longer documents)"})
+            return
         try:
-            return render(analyzer.analyze([text])[0].to_dict(with_source=True))
+            for result in analyzer.analyze_stages(text):
+                yield render(result.to_dict(with_source=True))
         finally:
             release_memory()
 

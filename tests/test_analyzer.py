@@ -85,6 +85,26 @@ def test_bad_inputs_give_errors_or_warnings_never_a_crash(analyzer):
     assert "string" in bad_title.error and "string" in none.error
 
 
+def test_one_article_in_stages_gives_the_classification_first_then_the_same_result_as_analyze(
+        generating_analyzer, generated_seeds, seeds):
+    """The UI shows the types, evidence and actors before the summary is written: the first stage must already be
+    the final answer on everything but the summary, and the second the very result a batch gives."""
+    first, final = [r.to_dict() for r in generating_analyzer.analyze_stages(seeds["000"], "000")]
+    batch = generated_seeds["000"].to_dict()
+    assert first["summary_kind"] == "pending" and first["summary_en"] == first["digest"]
+    assert final == batch and final["summary_kind"] in ("generated", "abstained")
+    summary_fields = {"summary_en", "summary_kind", "summary_check", "warnings"}
+    assert {k: v for k, v in first.items() if k not in summary_fields} == \
+        {k: v for k, v in final.items() if k not in summary_fields}
+
+
+def test_stages_without_a_generator_or_for_bad_input_give_one_result(analyzer, seeds):
+    only, = analyzer.analyze_stages(seeds["003"])
+    assert only.to_dict() == analyzer.analyze([seeds["003"]])[0].to_dict() and only.summary_kind == "digest"
+    empty, = analyzer.analyze_stages("")
+    assert "empty" in empty.error and empty.summary_kind == "none"
+
+
 def test_non_cooperation_news_is_not_forced_into_a_type(analyzer):
     result = analyzer.analyze(["Manchester United beat Chelsea 3-1 on Saturday, with two goals in the second half "
                                "from their new striker, and moved up to fourth place in the Premier League table."])[0]

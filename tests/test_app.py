@@ -85,6 +85,30 @@ def test_a_binary_or_oversized_upload_gets_an_error_message(client, tmp_path):
         client.predict(handle_file(str(many)), api_name="/analyze_file")
 
 
+def test_the_page_shows_the_classification_before_the_summary_is_written(generating_analyzer, seeds):
+    """With the generator, /analyze streams: the types, evidence and parties first, then the checked summary."""
+    from gradio_client import Client
+
+    from cooplens.serve.app import build_app
+
+    app = build_app(generating_analyzer)
+    app.queue()
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, show_error=False)
+    try:
+        job = Client(f"http://127.0.0.1:{port}/", verbose=False).submit(seeds["000"], api_name="/analyze")
+        final = job.result(timeout=300)
+        first = job.outputs()[0]
+    finally:
+        app.close()
+        app.result_folders.close()
+    assert len(job.outputs()) == 2
+    assert first[4]["summary_kind"] == "pending" and "being written and checked" in first[1]
+    assert first[0] == final[0] and first[2] == final[2] and first[3] == final[3]     # types, evidence, source
+    assert final[4]["summary_kind"] in ("generated", "abstained") and "being written" not in final[1]
+    assert "<b>Who:</b> from Guangzhou (China)" in first[1]           # the actors come with the first stage
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
