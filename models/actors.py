@@ -53,9 +53,13 @@ def role_cues() -> dict:
     return cues
 
 
-def cue_role(text: str, start: int, end: int, lang: str, roles: tuple = ("giver", "receiver")) -> str | None:
-    """The first of these roles that the words around this mention mark."""
-    before, after = text[max(0, start - 40):start], text[end:end + 40]
+def cue_role(text: str, start: int, end: int, lang: str, roles: tuple = ("giver", "receiver"),
+             since: int = 0) -> str | None:
+    """The first of these roles that the words around this mention mark, on its own line (a title's last word is
+    not the next paragraph's first). since: where the previous name ends; a cue before it is that name's ("from
+    Egypt [to-]Djibouti": "from" is Egypt's, not Djibouti's)."""
+    before = text[max(since, start - 40):start].rsplit("\n", 1)[-1]
+    after = text[end:end + 40].split("\n", 1)[0]
     for role in ("reporter", *roles):
         left, right = role_cues().get(role, {}).get(lang, (None, None))
         if (left and left.search(before)) or (right and right.search(after)):
@@ -87,14 +91,15 @@ def extract_actors(prepared, mentions: list, predicted_types: tuple, evidence: l
     roles = possible_roles(predicted_types)
     text, lang = prepared.text, prepared.language.code
     first, marked = {}, {}
-    for party, start, end in mentions:      # every mention may carry the cue, not only the first
+    ends = [0] + [end for _, _, end in mentions]
+    for (party, start, end), since in zip(mentions, ends):      # every mention may carry the cue, not only the first
         if not any(a <= start < b for a, b in spans) or in_dateline(party, text, end):
             continue
         first.setdefault(party, (start, end))
         if party not in marked and any(a <= start < b for a, b in signing):
             marked[party] = "signatory"
         elif party not in marked and roles:
-            role = cue_role(text, start, end, lang, roles)
+            role = cue_role(text, start, end, lang, roles, since)
             if role:
                 marked[party] = role
     # a name joined to a giver, receiver or organiser shares the role ("from Xi'an and Guangzhou"); "Iran and Russia"

@@ -39,6 +39,14 @@ def test_roles_come_from_the_words_next_to_each_name(gazetteer, text, lang, type
     assert roles(gazetteer, text, lang, types) == expected
 
 
+def test_a_cue_belongs_to_the_nearest_name_on_its_own_line(gazetteer):
+    # "a gift from Egypt to-Djibouti" (the Arabic "to" is a prefix of the name), then a body that opens with
+    # "handed over": "from" is Egypt's, and the title's last name does not take the next line's verb
+    text = "شحنة مساعدات طبية هدية من مصر لجيبوتي\nسلم السفير المصري الشحنة لوزارة الصحة اليوم."
+    assert roles(gazetteer, text, "ar", ("aid_donation",)) == {"Egypt": "giver", "Djibouti": "receiver",
+                                                               "Ministry of Health": "receiver"}
+
+
 def test_a_role_is_only_looked_for_where_the_types_allow_it(gazetteer):
     # "to Afghanistan" marks a receiver in an aid story, not in a meeting
     text = "Iran and Afghanistan held talks in Kabul. The Iranian delegation went to Afghanistan."
