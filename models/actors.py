@@ -149,7 +149,8 @@ def who_did_what(actors: list) -> str:
     if "organiser" in by_role:
         parts.append(f"organised by {names('organiser')}")
     if "participant" in by_role:
-        parts.append(f"{'with' if parts else 'between'} {names('participant')}")
+        between = not parts and len(by_role["participant"]) > 1          # "between Bangladesh" alone reads wrong
+        parts.append(f"{'between' if between else 'with'} {names('participant')}")
     if "mentioned" in by_role:
         parts.append(f"named: {names('mentioned')}")
     return "; ".join(parts)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cooplens.models.actors import extract_actors, who_did_what
+from cooplens.models.actors import extract_actors
 from cooplens.models.card import model_card
 from cooplens.models.classifier import HeadClassifier, PrototypeClassifier, SequenceClassifier
 from cooplens.models.config import PipelineConfig, SummarizerConfig
@@ -297,8 +297,7 @@ class Analyzer:
             c.articles, c.parties, c.digests, self.gazetteer, self.config.summarizer, c.keys,
             self.plans(c.articles, c.mentions, c.decided), SourceSimilarity(self.embed_for_support),
             # an abstention quotes the best evidence of the top type (a cooperation article), else the lead
-            [k[0] if d.predicted_types and k else None for k, (d, _, _) in zip(c.keys, c.decided)],
-            [who_did_what(found) for found in c.actors])
+            [k[0] if d.predicted_types and k else None for k, (d, _, _) in zip(c.keys, c.decided)], c.actors)
 
     def _results(self, c: Classified, summaries: list) -> list:
         results = [None] * c.count

@@ -1,7 +1,8 @@
 """Faithfulness of an English summary to its source. Small generators fail exactly there, so every generated
 sentence is checked, and a sentence that fails is dropped (the result's warnings say what and why):
 - every number, in digits or in words ("two hundred"), must occur in the source (any digit script);
-- every party the gazetteer knows must be in the source, or be the country of a place in the source;
+- every party the gazetteer knows must be in the source, or be the country of a place in the source, and must not
+  swap roles with the source's actors (a giver written as the receiver, or the reverse);
 - every other proper name must trace to the source across scripts: its distinctive words (not "Ministry",
   "University", titles, months) are compared by consonant skeleton with the source's words romanised by anyascii
   ("Isfahan" ~ اصفهان -> "sfhn"; "Guangzhou" ~ گوانگژو), so an invented person or organisation does not pass;
@@ -20,6 +21,7 @@ import yaml
 from anyascii import anyascii
 from rapidfuzz import fuzz
 
+from cooplens.models.actors import OTHER_SIDE, cue_role
 from cooplens.models.parties import WORD_CHAR
 from cooplens.models.text import ascii_digits
 
@@ -255,6 +257,26 @@ def check_against_source(summary: str, source: str, source_parties: list, find_e
     return check_faithfulness(summary, source, traceable, {p.en for p in find_english_parties(summary)})
 
 
+def swapped_roles(sentence: str, source_actors: list, english_mentions) -> list:
+    """Givers and receivers an English sentence swaps against the source's actors (models/actors.py): a party that
+    the sentence's own words make the giver where the source makes it only the receiver, or the reverse
+    ("Bangladesh will give $ 50 million to the World Bank", where the bank lends to Bangladesh). The sentence is read
+    with the same English cue words as the actors (data/roles.yaml: "to X", "from X", "X donated"); a party the
+    sentence gives no role, or the source no giver/receiver role, is not judged. english_mentions: text ->
+    [(Party, start, end)] (the gazetteer on English text). -> [(name, its role in the sentence, in the source)]."""
+    in_source = {}
+    for actor in source_actors:
+        in_source.setdefault(actor["name"], set()).add(actor["role"])
+    swapped = []
+    mentions = english_mentions(sentence)
+    for (party, start, end), since in zip(mentions, [0] + [end for _, _, end in mentions]):
+        said = cue_role(sentence, start, end, "en", ("giver", "receiver"), since)
+        roles = in_source.get(party.en, set())
+        if said and OTHER_SIDE[said] in roles and said not in roles:
+            swapped.append((party.en, said, OTHER_SIDE[said]))
+    return list(dict.fromkeys(swapped))
+
+
 def english_sentences(text: str) -> list:
     return [s for s in ENGLISH_SENTENCE_END.split(text.strip()) if s]
 
@@ -294,20 +316,23 @@ class GuardedSummary:
 
 
 def guard_summary(summary: str, source: str, source_parties: list, find_english_parties, support=None,
-                  support_threshold: float = 0.0, grounding=None, grounding_threshold: float | None = None
-                  ) -> GuardedSummary:
+                  support_threshold: float = 0.0, grounding=None, grounding_threshold: float | None = None,
+                  roles=None) -> GuardedSummary:
     """Keep the generated sentences that pass every check. source_parties: gazetteer Parties of the source;
     find_english_parties: text -> Parties (the gazetteer on English text); support: sentences -> similarity to the
     closest source sentence (None: not checked); grounding: sentences -> (score, where) of each sentence's word
-    that the source explains least (summarizer.least_grounded; None or threshold None: not checked)."""
+    that the source explains least (summarizer.least_grounded; None or threshold None: not checked); roles:
+    sentence -> the parties it gives the opposite role from the source's actors (swapped_roles; None: not checked)."""
     def check(text):
         return check_against_source(text, source, source_parties, find_english_parties)
 
     sentences = english_sentences(summary)
-    untraced = [[f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names]
-                for report in map(check, sentences)]
+    untraced = [[f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names] +
+                [f"reverses who gave to whom: the source has {name} as the {source_role}, not the {said}"
+                 for name, said, source_role in (roles(sentence) if roles else [])]
+                for sentence, report in zip(sentences, map(check, sentences))]
     # the support check costs an encoder pass over the sentence and its sources: a sentence that failed the fact
-    # checks is dropped whatever its support, so it is not scored (its support is then not recorded)
+    # and role checks is dropped whatever its support, so it is not scored (its support is then not recorded)
     traced = [sentence for sentence, reasons in zip(sentences, untraced) if not reasons]
     supported = dict(zip(traced, support(traced))) if support and traced else {}
     grounded = grounding(sentences) if grounding and sentences and grounding_threshold is not None else \

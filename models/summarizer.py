@@ -17,12 +17,14 @@ anew by a small model).
 import json
 import re
 import shutil
+from functools import partial
 from pathlib import Path
 
 import torch
 
 from cooplens.models.config import GeneratorSettings
-from cooplens.models.faithfulness import guard_summary
+from cooplens.models.actors import who_did_what
+from cooplens.models.faithfulness import guard_summary, swapped_roles
 from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.schema import Summary
 from cooplens.models.text import ascii_digits, informative, join_names
@@ -293,13 +295,16 @@ class GenerativeSummarizer:
                 for text in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
 
     def summarize(self, prepared: list, parties: list, digests: list, gazetteer, config, key_sentences: list,
-                  plans: list, similarity=None, quotes: list | None = None, who: list | None = None) -> list:
+                  plans: list, similarity=None, quotes: list | None = None, actors: list | None = None) -> list:
         """Guarded English summaries of prepared articles (config: the pipeline's SummarizerConfig). "summary"
         generates from the lead; "translate" translates the lead and the key sentences (indices per article) one by
         one. Every sentence must pass the faithfulness guard, with similarity(english, source sentences) ->
         scores as its support check; where nothing passes, the result abstains, says so and quotes the source
-        sentence quotes[i] (an index; None: the lead) beside who[i], the actors as one line (models/actors.py)."""
+        sentence quotes[i] (an index; None: the lead) beside actors[i] as one line (models/actors.py); a sentence that
+        swaps a giver and a receiver of actors[i] is dropped."""
         find_english = lambda english: gazetteer.find(english, "en")      # noqa: E731
+        english_mentions = lambda english: gazetteer.mentions(english, "en")      # noqa: E731
+        actors = actors or [[] for _ in prepared]
         if config.strategy == "translate":
             chosen = [sorted(set([0] + list(keys)))[:config.key_sentences] for keys in key_sentences]
             items = [generator_input([p.sentences[j]], p.language.code,
@@ -330,11 +335,12 @@ class GenerativeSummarizer:
                           for t, s in zip(generated, sources)] if config.strategy == "translate"
                          else [(generated[0], support(similarity, sources))])
 
-        def guard(p, found, text, supported, spans=None):
-            return guard_summary(text, p.text, found, find_english, supported, config.support_threshold,
-                                 least_grounded(text, spans), config.grounding_threshold) if text else None
+        def guard(i, text, supported, spans=None):
+            roles = partial(swapped_roles, source_actors=actors[i], english_mentions=english_mentions)
+            return guard_summary(text, prepared[i].text, parties[i], find_english, supported, config.support_threshold,
+                                 least_grounded(text, spans), config.grounding_threshold, roles) if text else None
 
-        checked = [[guard(p, found, *part) for part in article] for p, found, article in zip(prepared, parties, parts)]
+        checked = [[guard(i, *part) for part in article] for i, article in enumerate(parts)]
         if config.grounding_threshold is not None:
             # a text none of whose sentences passed the other checks is withheld whatever its grounding, so it is
             # not scored (each scored text costs two more forward passes); a threshold of -inf asks for the scores
@@ -347,12 +353,12 @@ class GenerativeSummarizer:
                                    task)
             for (i, k), text_spans in zip(scored, spans):
                 first = checked[i][k]      # its support scores are known: the encoder is not asked again
-                checked[i][k] = guard(prepared[i], parties[i], parts[i][k][0],
+                checked[i][k] = guard(i, parts[i][k][0],
                                       (lambda sentences, known=first.support: [known[s] for s in sentences])
                                       if parts[i][k][1] else None, text_spans)
         summaries = []
         for p, found, fallback, article, quote, who_line in zip(
-                prepared, parties, digests, checked, quotes or [None] * len(prepared), who or [""] * len(prepared)):
+                prepared, parties, digests, checked, quotes or [None] * len(prepared), map(who_did_what, actors)):
             guarded = merge_guarded([g for g in article if g is not None]) if config.strategy == "translate" \
                 else article[0]
             summaries.append(guarded_summary(guarded, fallback, found, p, quote, who_line))

@@ -110,3 +110,27 @@ def test_a_sentence_with_a_word_the_source_does_not_explain_is_dropped_and_the_w
         in kept.warnings()[0]
     assert kept.as_dict()["grounding"]["Dr. Jameel signed it in Baghdad."] == [-2.9, "'Jameel' in 'Dr. Jameel signed'"]
     assert guard(None).text == " ".join(least)        # no threshold: not checked
+
+
+def test_a_sentence_that_swaps_the_giver_and_the_receiver_is_dropped():
+    from functools import partial
+
+    from cooplens.models.actors import extract_actors
+    from cooplens.models.faithfulness import guard_summary, swapped_roles
+    from cooplens.models.parties import Gazetteer
+    from cooplens.models.text import prepare
+
+    gazetteer = Gazetteer.load()
+    # the World Bank lends to Bangladesh (a real test article's lead, shortened)
+    source = prepare("বাংলাদেশকে ৫০ কোটি ডলার ঋণ দিচ্ছে বিশ্বব্যাংক। করোনা মোকাবিলায় এই ঋণ।", lang="bn")
+    actors = extract_actors(source, gazetteer.mentions(source.text, "bn"), ("aid_donation",), [])
+    assert {a["name"]: a["role"] for a in actors} == {"Bangladesh": "receiver", "World Bank": "giver"}
+    roles = partial(swapped_roles, source_actors=actors, english_mentions=lambda t: gazetteer.mentions(t, "en"))
+    assert roles("Bangladesh will give $ 50 million to the World Bank") == [("World Bank", "receiver", "giver")]
+    assert roles("The World Bank will lend to Bangladesh.") == roles("Bangladesh received a loan from the World Bank.") \
+        == roles("Bangladesh and the World Bank signed it.") == []
+    guarded = guard_summary("Bangladesh will give money to the World Bank. The loan is to fight the coronavirus.",
+                            source.text, gazetteer.find(source.text, "bn"), lambda t: gazetteer.find(t, "en"),
+                            roles=roles)
+    assert guarded.text == "The loan is to fight the coronavirus."
+    assert "reverses who gave to whom: the source has World Bank as the giver, not the receiver" in guarded.warnings()[0]
