@@ -67,6 +67,12 @@ def cue_role(text: str, start: int, end: int, lang: str, roles: tuple = ("giver"
     return None
 
 
+def mention_roles(text: str, mentions: list, lang: str, roles: tuple) -> list:
+    """cue_role of each mention [(party, start, end)], each read after the name before it."""
+    previous_ends = [0] + [end for _, _, end in mentions]
+    return [cue_role(text, start, end, lang, roles, since) for (_, start, end), since in zip(mentions, previous_ends)]
+
+
 @lru_cache(maxsize=None)
 def joining(lang: str):
     """The text between two names that joins them ("and", a comma), after the first name's case ending."""
@@ -91,17 +97,15 @@ def extract_actors(prepared, mentions: list, predicted_types: tuple, evidence: l
     roles = possible_roles(predicted_types)
     text, lang = prepared.text, prepared.language.code
     first, marked = {}, {}
-    ends = [0] + [end for _, _, end in mentions]
-    for (party, start, end), since in zip(mentions, ends):      # every mention may carry the cue, not only the first
+    cued = mention_roles(text, mentions, lang, roles) if roles else [None] * len(mentions)
+    for (party, start, end), role in zip(mentions, cued):      # every mention may carry the cue, not only the first
         if not any(a <= start < b for a, b in spans) or in_dateline(party, text, end):
             continue
         first.setdefault(party, (start, end))
         if party not in marked and any(a <= start < b for a, b in signing):
             marked[party] = "signatory"
-        elif party not in marked and roles:
-            role = cue_role(text, start, end, lang, roles, since)
-            if role:
-                marked[party] = role
+        elif party not in marked and role:
+            marked[party] = role
     # a name joined to a giver, receiver or organiser shares the role ("from Xi'an and Guangzhou"); "Iran and Russia"
     # at a meeting are its two sides
     previous = None

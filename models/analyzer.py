@@ -126,7 +126,6 @@ def raw_article(item) -> str:
 class Classified:
     """A batch after classification, before its English summaries: what the summarizer reads and the results are
     built from (per prepared article, in input order; failures by input index)."""
-    count: int
     ids: list
     failures: dict
     order: list
@@ -286,8 +285,7 @@ class Analyzer:
         keys = [key_sentences(p, output, d) for p, output, (d, _, _) in zip(articles, outputs, decided)]
         actors = [extract_actors(p, named, d.predicted_types, evidence)
                   for p, named, (d, _, evidence) in zip(articles, mentions, decided)]
-        return Classified(len(texts), ids, failures, order, articles, outputs, mentions, parties, decided, digests,
-                          keys, actors)
+        return Classified(ids, failures, order, articles, outputs, mentions, parties, decided, digests, keys, actors)
 
     def _summaries(self, c: Classified) -> list:
         """The English summaries of a classified batch: guarded generations (or abstentions), else the digests."""
@@ -300,7 +298,7 @@ class Analyzer:
             [k[0] if d.predicted_types and k else None for k, (d, _, _) in zip(c.keys, c.decided)], c.actors)
 
     def _results(self, c: Classified, summaries: list) -> list:
-        results = [None] * c.count
+        results = [None] * len(c.ids)
         for i, error in c.failures.items():
             results[i] = AnalysisResult.failed(c.ids[i], error, self.model_info)
         for i, p, output, found, actors_i, decided_i, digest_text, summary in zip(

@@ -21,7 +21,7 @@ import yaml
 from anyascii import anyascii
 from rapidfuzz import fuzz
 
-from cooplens.models.actors import OTHER_SIDE, cue_role
+from cooplens.models.actors import OTHER_SIDE, mention_roles
 from cooplens.models.parties import WORD_CHAR
 from cooplens.models.text import ascii_digits
 
@@ -269,8 +269,7 @@ def swapped_roles(sentence: str, source_actors: list, english_mentions) -> list:
         in_source.setdefault(actor["name"], set()).add(actor["role"])
     swapped = []
     mentions = english_mentions(sentence)
-    for (party, start, end), since in zip(mentions, [0] + [end for _, _, end in mentions]):
-        said = cue_role(sentence, start, end, "en", ("giver", "receiver"), since)
+    for (party, _, _), said in zip(mentions, mention_roles(sentence, mentions, "en", ("giver", "receiver"))):
         roles = in_source.get(party.en, set())
         if said and OTHER_SIDE[said] in roles and said not in roles:
             swapped.append((party.en, said, OTHER_SIDE[said]))

@@ -60,21 +60,19 @@ def summary_html(result: dict) -> str:
     verdict = (f"<p><b>Cooperation:</b> {'yes' if result['is_cooperation'] else 'no'} "
                f"(p = {result['cooperation_probability']:.2f}) · <b>scope:</b> {escaped(result['scope'] or '—')} · "
                f"<b>language:</b> {escaped(result['language'])} ({result['language_confidence']:.2f})</p>")
+    digest = f"<p><b>Structured digest</b> (extracted, not generated)</p><p dir=\"auto\">{escaped(result['digest'])}</p>"
     if result["summary_kind"] == "pending":
         body = ("<p><b>Generated English summary:</b> <i>being written and checked against the source (a few seconds "
-                "on a CPU); the types, evidence and parties above are final</i></p>"
-                f"<p><b>Structured digest</b> (extracted, not generated)</p><p dir=\"auto\">{escaped(result['digest'])}</p>")
+                "on a CPU); the types, evidence and parties above are final</i></p>" + digest)
     elif result["summary_kind"] == "digest":
         body = ("<p><b>Structured English digest</b> (not a translation: parties, types, dates and figures found "
                 f"in the text)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>")
     elif result["summary_kind"] == "abstained":
         body = ("<p><b>No generated summary</b> (every sentence the model wrote failed a faithfulness check; the "
-                f"warnings say which)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>"
-                f"<p><b>Structured digest</b> (extracted, not generated)</p><p dir=\"auto\">{escaped(result['digest'])}</p>")
+                f"warnings say which)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>" + digest)
     else:
         body = ("<p><b>Generated English summary</b> (machine-written by a small model; its numbers and known "
-                f"names were checked against the source)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>"
-                f"<p><b>Structured digest</b> (extracted, not generated)</p><p dir=\"auto\">{escaped(result['digest'])}</p>")
+                f"names were checked against the source)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>" + digest)
     # who did what with whom, from the source's own words (never from the generated text)
     actors = who_did_what(result.get("actors") or [])
     who = f"<p><b>Who:</b> {escaped(actors)}</p>" if actors else ""
