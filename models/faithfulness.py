@@ -25,9 +25,15 @@ from cooplens.models.actors import OTHER_SIDE, mention_roles
 from cooplens.models.parties import WORD_CHAR
 from cooplens.models.text import ascii_digits
 
-# English sentence ends, not after a title or an initial ("Dr. Ali", "U.N. agencies")
-ENGLISH_SENTENCE_END = re.compile(r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bMrs\.)(?<!\bProf\.)(?<!\bNo\.)(?<!\bSt\.)"
-                                  r"(?<!\b[A-Z]\.)(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+# A full stop after a title or an initial does not end a sentence ("Dr. Ali", "Md. Rezaul", "U.N. agencies")
+TITLE_STOP = r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bMrs\.)(?<!\bProf\.)(?<!\bNo\.)(?<!\bSt\.)(?<!\bMd\.)(?<!\bMohd\.)" \
+             r"(?<!\bEngr\.)(?<!\bGen\.)(?<!\bCol\.)(?<!\bLt\.)(?<!\bCapt\.)(?<!\b[A-Z]\.)"
+ENGLISH_SENTENCE_END = re.compile(TITLE_STOP + r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+# a text cut off after a title (not after an initial: "from the U.S." ends a sentence)
+ENDS_ON_TITLE = re.compile(r"\b(?:Dr|Mr|Ms|Mrs|Prof|Md|Mohd|Engr|Gen|Col|Lt|Capt)\.$")
+# Words that say nothing by themselves: with only these and names, a "sentence" is a dateline or a heading fragment
+FILLER_WORDS = set("the a an of in on at to for and or by with from as is are was were be s country city capital "
+                   "province region state district".split())
 NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
 ORDINAL_OR_SMALL = {str(i) for i in range(0, 11)}   # "two sides", list numbering: too common to flag
 NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
@@ -280,6 +286,14 @@ def english_sentences(text: str) -> list:
     return [s for s in ENGLISH_SENTENCE_END.split(text.strip()) if s]
 
 
+def states_nothing(sentence: str) -> bool:
+    """A dateline or a bare name rendered as a sentence ("Riyadh", "The country (Riyadh)", "Dhaka, 12 March"): at
+    most four words besides filler, each a capitalised name. It makes no claim a reader could use; the held-out
+    audits found such lines only as invented ones. A lower-case word ("Japan's grant") makes it a claim."""
+    words = [w for w in re.findall(r"[^\W\d_]+", sentence) if w.lower() not in FILLER_WORDS]
+    return len(words) <= 4 and all(w[0].isupper() for w in words)
+
+
 def repeats(sentence: str, earlier: list, overlap: float = 0.6) -> bool:
     """Says again what an earlier sentence said (word-set Jaccard): small generators loop in paraphrase."""
     words = set(re.findall(r"\w+", sentence.lower()))
@@ -328,7 +342,8 @@ def guard_summary(summary: str, source: str, source_parties: list, find_english_
     sentences = english_sentences(summary)
     untraced = [[f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names] +
                 [f"reverses who gave to whom: the source has {name} as the {source_role}, not the {said}"
-                 for name, said, source_role in (roles(sentence) if roles else [])]
+                 for name, said, source_role in (roles(sentence) if roles else [])] +
+                (["states nothing: only names (a dateline or a heading fragment)"] if states_nothing(sentence) else [])
                 for sentence, report in zip(sentences, map(check, sentences))]
     # the support check costs an encoder pass over the sentence and its sources: a sentence that failed the fact
     # and role checks is dropped whatever its support, so it is not scored (its support is then not recorded)

@@ -24,7 +24,7 @@ import torch
 
 from cooplens.models.config import GeneratorSettings
 from cooplens.models.actors import who_did_what
-from cooplens.models.faithfulness import guard_summary, swapped_roles
+from cooplens.models.faithfulness import ENDS_ON_TITLE, english_sentences, guard_summary, swapped_roles
 from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.schema import Summary
 from cooplens.models.text import ascii_digits, informative, join_names
@@ -473,8 +473,9 @@ def guarded_summary(guarded, digest_text: str, parties: list, prepared, quote: i
 
 
 def complete_sentences(text: str) -> str:
-    """A generation stopped by max_new_tokens ends mid-sentence: cut back to the last full stop, if any."""
-    if not text or text[-1] in ".!?\"')»":
+    """A generation stopped by max_new_tokens ends mid-sentence: cut back to the end of its last full sentence, if
+    any (a stop after a title, "the Civil Surgeon Dr.", ends none)."""
+    if not text or (text[-1] in ".!?\"')»" and not ENDS_ON_TITLE.search(text)):
         return text
-    end = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
-    return text[:end + 1] if end > 0 else text
+    sentences = english_sentences(text)
+    return " ".join(sentences[:-1]) if len(sentences) > 1 else text

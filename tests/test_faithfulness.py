@@ -92,6 +92,22 @@ def test_a_repeated_sentence_and_an_unsupported_one_are_dropped():
     assert kept.text == "Iran and Iraq signed a memorandum." and "not supported" in kept.warnings()[0]
 
 
+def test_a_dateline_or_a_bare_name_rendered_as_a_sentence_is_dropped():
+    # the held-out audits found "Riyadh" and "The country (Riyadh)" shown as summaries; both traced, neither says
+    # anything. A short claim with a lower-case word stays.
+    source = "الرياض - وقع مركز الملك سلمان للإغاثة اتفاقية مع اليمن لتوفير ٢٠ طنا من الأدوية."
+    guarded = guard("Riyadh. The country (Riyadh). The centre signed an agreement with Yemen to supply 20 tonnes of "
+                    "medicines.", source, "ar")
+    assert guarded.text == "The centre signed an agreement with Yemen to supply 20 tonnes of medicines."
+    assert [sentence for sentence, _ in guarded.dropped] == ["Riyadh.", "The country (Riyadh)."]
+    assert all("states nothing" in reasons[0] for _, reasons in guarded.dropped)
+    from cooplens.models.faithfulness import states_nothing
+
+    assert states_nothing("Dhaka, 12 March (BSS)")
+    assert not any(map(states_nothing, ["Japan's grant", "The rating was 4.9.", "Iran sends aid.",
+                                        "Meeting of the State Minister of Culture with the Nepalese Prime Minister"]))
+
+
 def test_a_sentence_with_a_word_the_source_does_not_explain_is_dropped_and_the_word_is_named():
     from cooplens.models.faithfulness import guard_summary
     from cooplens.models.parties import Gazetteer

@@ -171,6 +171,11 @@ def test_a_summary_cut_by_the_token_limit_ends_at_its_last_full_sentence():
     assert complete_sentences("Iran sent 76 cartons. The two cities agreed to") == "Iran sent 76 cartons."
     assert complete_sentences("Iran sent 76 cartons.") == "Iran sent 76 cartons."
     assert complete_sentences("no full stop at all") == "no full stop at all"
+    # a stop after a title ends no sentence: the text was cut inside a name
+    assert complete_sentences("Aid arrived. On Tuesday the Civil Surgeon Dr. Md.") == "Aid arrived."
+    assert complete_sentences("Aid arrived. Dr. Md. Rezaul Islam said 5 died. He") == \
+        "Aid arrived. Dr. Md. Rezaul Islam said 5 died."
+    assert complete_sentences("Iran sent aid. The masks came from the U.S.") == "Iran sent aid. The masks came from the U.S."
 
 
 def test_the_ctranslate2_engine_converts_once_checks_its_cache_and_answers_alike_alone_or_batched(tmp_path,
