@@ -82,11 +82,14 @@ def test_the_committed_corpus_is_what_its_sources_build(tmp_path):
     assert build(tmp_path, SHARED).read_bytes() == CORPUS.read_bytes()
 
 
-def test_the_extra_test_set_is_valid_and_shares_no_story_with_the_corpus():
-    extra = read_rows(REPO / "data" / "corpus" / "real" / "extra_test.jsonl")
-    assert len(extra) >= 150 and {r["split"] for r in extra} == {"test"} and all(is_real_news(r) for r in extra)
-    texts = [r["text"] for r in read_rows(CORPUS)]
-    assert near_duplicate_pairs([r["text"] for r in extra], texts, threshold=0.3) == []
+@pytest.mark.parametrize("name, at_least, others", [("extra_test", 150, []),
+                                                     ("fresh_test", 145, ["extra_test", "dev_addendum"])])
+def test_a_kept_out_test_set_is_valid_and_shares_no_story_with_the_corpus(name, at_least, others):
+    real = REPO / "data" / "corpus" / "real"
+    rows = read_rows(real / f"{name}.jsonl")
+    assert len(rows) >= at_least and {r["split"] for r in rows} == {"test"} and all(is_real_news(r) for r in rows)
+    texts = [r["text"] for r in read_rows(CORPUS)] + [r["text"] for o in others for r in read_rows(real / f"{o}.jsonl")]
+    assert near_duplicate_pairs([r["text"] for r in rows], texts, threshold=0.3) == []
 
 
 def test_real_news_sentence_pairs_come_from_train_and_dev_articles_and_trace_to_their_sentence():
