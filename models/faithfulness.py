@@ -25,12 +25,13 @@ from cooplens.models.actors import OTHER_SIDE, mention_roles
 from cooplens.models.parties import WORD_CHAR
 from cooplens.models.text import ascii_digits
 
-# A full stop after a title or an initial does not end a sentence ("Dr. Ali", "Md. Rezaul", "U.N. agencies")
-TITLE_STOP = r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bMrs\.)(?<!\bProf\.)(?<!\bNo\.)(?<!\bSt\.)(?<!\bMd\.)(?<!\bMohd\.)" \
-             r"(?<!\bEngr\.)(?<!\bGen\.)(?<!\bCol\.)(?<!\bLt\.)(?<!\bCapt\.)(?<!\b[A-Z]\.)"
-ENGLISH_SENTENCE_END = re.compile(TITLE_STOP + r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-# a text cut off after a title (not after an initial: "from the U.S." ends a sentence)
-ENDS_ON_TITLE = re.compile(r"\b(?:Dr|Mr|Ms|Mrs|Prof|Md|Mohd|Engr|Gen|Col|Lt|Capt)\.$")
+# Titles before a name ("Dr. Ali", "Md. Rezaul"): a full stop after one, after "No." or "St." or after an initial
+# ("U.N. agencies") does not end a sentence; a text that ends on a title was cut inside a name (one that ends on an
+# initial was not: "from the U.S.")
+TITLES = ("Dr", "Mr", "Ms", "Mrs", "Prof", "Md", "Mohd", "Engr", "Gen", "Col", "Lt", "Capt")
+ENGLISH_SENTENCE_END = re.compile("".join(rf"(?<!\b{word}\.)" for word in TITLES + ("No", "St")) +
+                                  r"(?<!\b[A-Z]\.)(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+ENDS_ON_TITLE = re.compile(rf"\b(?:{'|'.join(TITLES)})\.$")
 # Words that say nothing by themselves: with only these and names, a "sentence" is a dateline or a heading fragment
 FILLER_WORDS = set("the a an of in on at to for and or by with from as is are was were be s country city capital "
                    "province region state district".split())
@@ -339,20 +340,24 @@ def guard_summary(summary: str, source: str, source_parties: list, find_english_
     def check(text):
         return check_against_source(text, source, source_parties, find_english_parties)
 
-    sentences = english_sentences(summary)
-    untraced = [[f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names] +
+    def cheap_reasons(sentence):
+        """The checks with no model pass: facts traced, roles kept, a claim made."""
+        report = check(sentence)
+        return ([f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names] +
                 [f"reverses who gave to whom: the source has {name} as the {source_role}, not the {said}"
                  for name, said, source_role in (roles(sentence) if roles else [])] +
-                (["states nothing: only names (a dateline or a heading fragment)"] if states_nothing(sentence) else [])
-                for sentence, report in zip(sentences, map(check, sentences))]
-    # the support check costs an encoder pass over the sentence and its sources: a sentence that failed the fact
-    # and role checks is dropped whatever its support, so it is not scored (its support is then not recorded)
-    traced = [sentence for sentence, reasons in zip(sentences, untraced) if not reasons]
+                (["states nothing: only names (a dateline or a heading fragment)"] if states_nothing(sentence) else []))
+
+    sentences = english_sentences(summary)
+    failing = [cheap_reasons(sentence) for sentence in sentences]
+    # the support check costs an encoder pass over the sentence and its sources: a sentence that failed the fact,
+    # role and claim checks is dropped whatever its support, so it is not scored (its support is not recorded)
+    traced = [sentence for sentence, reasons in zip(sentences, failing) if not reasons]
     supported = dict(zip(traced, support(traced))) if support and traced else {}
     grounded = grounding(sentences) if grounding and sentences and grounding_threshold is not None else \
         [None] * len(sentences)
     kept, dropped = [], []
-    for sentence, reasons, least in zip(sentences, untraced, grounded):
+    for sentence, reasons, least in zip(sentences, failing, grounded):
         score = supported.get(sentence)
         if score is not None and score < support_threshold:
             reasons.append(f"not supported by the source (similarity {score:.2f} < {support_threshold:.2f})")
