@@ -52,6 +52,9 @@ def model_card(config: PipelineConfig, type_names: tuple, scope_names: tuple) ->
     if recipe:
         heads = (f" (and the next {recipe['head_seeds'] - 1}: the heads of {recipe['head_seeds']} seeds averaged)"
                  if recipe.get("head_seeds", 1) > 1 else "")
+        if recipe.get("ensemble_leave_out"):
+            heads += (f"; as many heads again trained without the rows whose id starts with "
+                      f"`{recipe['ensemble_leave_out']}` and averaged in, so those rows weigh half")
         lines.append(f"- training: {training.get('train_seconds', 0):.0f} s on {training.get('hardware', '?')}, "
                      f"seed {recipe.get('seed')}{heads}, {recipe.get('epochs', '-')} epochs, lr {recipe.get('learning_rate', '-')}, "
                      f"{reads}; the whole recipe is "

@@ -64,3 +64,36 @@ def test_heads_from_several_seeds_average_into_one_linear_head(tmp_path, tiny_co
     for name in ("weight", "bias"):
         assert not np.allclose(heads[13, 1][name], heads[14, 1][name])
         np.testing.assert_allclose(heads[13, 2][name], (heads[13, 1][name] + heads[14, 1][name]) / 2, atol=1e-6)
+
+    # ensemble_leave_out: the heads trained on every row averaged with as many trained without the named rows
+    left_out = rows[0]["id"]
+    cfg = {**DEFAULTS, "base_model": str(tiny_encoder), "method": "head", "epochs": 2, "batch_size": 8, "seed": 13,
+           "head_seeds": 1, "max_pos_weight": 1.0}
+    kept = [r for r in rows if not r["id"].startswith(left_out)]
+    assert 0 < len(kept) < len(rows)
+    train_head(cfg, kept, taxonomy, loss_fn, "cpu", tmp_path / "kept")
+    train_head({**cfg, "ensemble_leave_out": left_out}, rows, taxonomy, loss_fn, "cpu", tmp_path / "half")
+    without, half = (load_file(str(tmp_path / name / "head.safetensors")) for name in ("kept", "half"))
+    for name in ("weight", "bias"):
+        np.testing.assert_allclose(half[name], (heads[13, 1][name] + without[name]) / 2, atol=1e-6)
+
+
+def test_the_embedding_cache_embeds_only_texts_it_has_not_seen(tmp_path, monkeypatch, tiny_encoder):
+    """Adding rows to a corpus re-embeds those rows only; cached vectors are the ones the encoder gives."""
+    import numpy as np
+
+    from cooplens.models.encoder import SentenceEncoder
+    from cooplens.training.train_classifier import DEFAULTS, cached_embeddings
+
+    monkeypatch.setenv("COOPLENS_CACHE", str(tmp_path))
+    encoder = SentenceEncoder(str(tiny_encoder), "cpu", 64, 16)
+    embedded = []
+    encode = encoder.encode
+    monkeypatch.setattr(encoder, "encode", lambda texts, prefix="": embedded.append(list(texts)) or encode(texts, prefix))
+    cfg = {**DEFAULTS, "base_model": str(tiny_encoder)}
+    first = cached_embeddings(encoder, ["Iran sent aid to Iraq.", "A ward opened.", "Iran sent aid to Iraq."], cfg)
+    second = cached_embeddings(encoder, ["A ward opened.", "Japan donated X-ray machines."], cfg)
+    assert embedded == [["Iran sent aid to Iraq.", "A ward opened."], ["Japan donated X-ray machines."]]
+    np.testing.assert_array_equal(first[0], first[2])
+    np.testing.assert_array_equal(second[0], first[1])
+    np.testing.assert_allclose(second[1], encode(["Japan donated X-ray machines."], cfg["input_prefix"])[0], atol=1e-5)

@@ -44,6 +44,8 @@ DEFAULTS = {
     "real_repeats": 1,             # passes over the real-news train rows per epoch (the written ones: one)
     "head_seeds": 1,               # method head: heads trained from this many seeds, averaged into one linear head
     "max_grad_norm": 1.0,          # the Trainer's gradient clipping; 0 turns it off
+    "ensemble_leave_out": None,    # method head: an id prefix; a second set of head_seeds heads is trained without
+                                   # those rows and averaged in, so they weigh half (eval/RESULTS.md: hard contrasts)
 }
 
 
@@ -86,6 +88,16 @@ class MultiTaskLoss:
                                                         labels[has_scope][:, scope].argmax(dim=1))
                       if has_scope.any() else logits.sum() * 0)
         return type_loss + 0.5 * scope_loss + 0.5 * coop_loss
+
+
+def multitask_loss(rows: list, taxonomy, max_pos_weight: float) -> "MultiTaskLoss":
+    """The loss for these training rows: each type's positives weighted by its negatives/positives ratio, capped."""
+    layout = head_layout(taxonomy)
+    labels = np.array([targets(r, taxonomy) for r in rows])
+    positives = labels[:, layout["types"]].sum(axis=0)
+    pos_weight = torch.tensor(np.clip((len(labels) - positives) / np.maximum(positives, 1), 1.0, max_pos_weight),
+                              dtype=torch.float32)
+    return MultiTaskLoss(layout, pos_weight)
 
 
 def build_model(cfg: dict, num_labels: int):
@@ -133,24 +145,27 @@ def first_windows(rows: list, encoder, cfg: dict) -> list:
 
 
 def cached_embeddings(encoder, texts: list, cfg: dict) -> np.ndarray:
-    """Frozen-encoder embeddings, cached on disk by encoder and text (re-training a head costs seconds); repeated
-    rows (real_repeats) are embedded once."""
+    """Frozen-encoder embeddings, cached on disk per text (re-training a head costs seconds, and rows added to the
+    corpus are the only ones embedded again); repeated rows (real_repeats) are embedded once."""
     import hashlib
 
     from cooplens.models.fetch import cache_dir
 
-    unique = list(dict.fromkeys(texts))
-    key = hashlib.sha256(json.dumps([cfg["base_model"], cfg["window_tokens"], cfg["input_prefix"], unique],
-                                    ensure_ascii=False).encode()).hexdigest()[:16]
-    path = cache_dir() / "embeddings" / f"{Path(str(cfg['base_model'])).name}-{key}.npy"
-    if path.exists():
-        vectors = np.load(path)
-    else:
-        vectors = encoder.encode(unique, prefix=cfg["input_prefix"])
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    setting = hashlib.sha256(json.dumps([cfg["base_model"], cfg["window_tokens"], cfg["input_prefix"]],
+                                        ensure_ascii=False).encode()).hexdigest()[:16]
+    path = cache_dir() / "embeddings" / f"{Path(str(cfg['base_model'])).name}-{setting}.npz"
+    cached = dict(np.load(path)) if path.exists() else {}
+    missing = [t for t in dict.fromkeys(texts) if key(t) not in cached]
+    if missing:
+        cached.update(zip(map(key, missing), encoder.encode(missing, prefix=cfg["input_prefix"])))
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, vectors)
-    found = dict(zip(unique, vectors))
-    return np.array([found[t] for t in texts])
+        partial = path.with_name(path.stem + ".partial.npz")    # a killed run leaves the previous cache whole
+        np.savez(partial, **cached)
+        partial.replace(path)
+    return np.array([cached[key(t)] for t in texts])
 
 
 def train_head(cfg: dict, train_rows: list, taxonomy, loss_fn, device: str, out: Path):
@@ -164,22 +179,27 @@ def train_head(cfg: dict, train_rows: list, taxonomy, loss_fn, device: str, out:
     from cooplens.models.encoder import SentenceEncoder
 
     encoder = SentenceEncoder(resolve_base_model(cfg["base_model"]), device, cfg["window_tokens"], 16)
-    vectors = cached_embeddings(encoder, first_windows(train_rows, encoder, cfg), cfg)
     layout = head_layout(taxonomy)
-    dataset = Dataset.from_dict({"embedding": vectors.tolist(),
-                                 "labels": [targets(r, taxonomy).tolist() for r in train_rows]}).with_format("torch")
+    row_sets = [(train_rows, loss_fn)]
+    if cfg.get("ensemble_leave_out"):
+        kept = [r for r in train_rows if not r["id"].startswith(cfg["ensemble_leave_out"])]
+        row_sets.append((kept, multitask_loss(kept, taxonomy, cfg["max_pos_weight"])))
     heads = []
-    for seed in range(cfg["seed"], cfg["seed"] + cfg["head_seeds"]):
-        seed_everything(seed)
-        model = HeadModel(vectors.mean(0), vectors.std(0) + 1e-6, layout["num_labels"], loss_fn)
-        args = TrainingArguments(
-            output_dir=str(out / "checkpoints"), per_device_train_batch_size=cfg["batch_size"],
-            num_train_epochs=cfg["epochs"], learning_rate=cfg["learning_rate"], weight_decay=cfg["weight_decay"],
-            warmup_steps=cfg["warmup_ratio"], max_grad_norm=cfg["max_grad_norm"], logging_steps=50,
-            save_strategy="no", report_to=[], seed=seed, data_seed=seed, use_cpu=device == "cpu",
-            dataloader_num_workers=0, disable_tqdm=True)
-        Trainer(model=model, args=args, train_dataset=dataset).train()
-        heads.append(model.folded())
+    for rows, loss in row_sets:
+        vectors = cached_embeddings(encoder, first_windows(rows, encoder, cfg), cfg)
+        dataset = Dataset.from_dict({"embedding": vectors.tolist(),
+                                     "labels": [targets(r, taxonomy).tolist() for r in rows]}).with_format("torch")
+        for seed in range(cfg["seed"], cfg["seed"] + cfg["head_seeds"]):
+            seed_everything(seed)
+            model = HeadModel(vectors.mean(0), vectors.std(0) + 1e-6, layout["num_labels"], loss)
+            args = TrainingArguments(
+                output_dir=str(out / "checkpoints"), per_device_train_batch_size=cfg["batch_size"],
+                num_train_epochs=cfg["epochs"], learning_rate=cfg["learning_rate"], weight_decay=cfg["weight_decay"],
+                warmup_steps=cfg["warmup_ratio"], max_grad_norm=cfg["max_grad_norm"], logging_steps=50,
+                save_strategy="no", report_to=[], seed=seed, data_seed=seed, use_cpu=device == "cpu",
+                dataloader_num_workers=0, disable_tqdm=True)
+            Trainer(model=model, args=args, train_dataset=dataset).train()
+            heads.append(model.folded())
     out.mkdir(parents=True, exist_ok=True)
     save_file({name: np.mean([h[name] for h in heads], axis=0).astype(np.float32) for name in ("weight", "bias")},
               str(out / "head.safetensors"))
@@ -235,11 +255,7 @@ def train(cfg: dict) -> Path:
         split["train"] = split["train"][:cfg["limit_train"]]
     # real news is what the model is judged on and the smaller part of the corpus: it can be seen more often
     train_rows = split["train"] + [r for r in split["train"] if is_real_news(r)] * (cfg["real_repeats"] - 1)
-    labels = np.array([targets(r, taxonomy) for r in train_rows])
-    positives = labels[:, layout["types"]].sum(axis=0)
-    pos_weight = torch.tensor(np.clip((len(labels) - positives) / np.maximum(positives, 1), 1.0, cfg["max_pos_weight"]),
-                              dtype=torch.float32)
-    loss_fn = MultiTaskLoss(layout, pos_weight)
+    loss_fn = multitask_loss(train_rows, taxonomy, cfg["max_pos_weight"])
     device = cfg["device"] or ("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(cfg["output"])
     started = time.perf_counter()
