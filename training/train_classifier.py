@@ -180,13 +180,14 @@ def train_head(cfg: dict, train_rows: list, taxonomy, loss_fn, device: str, out:
 
     encoder = SentenceEncoder(resolve_base_model(cfg["base_model"]), device, cfg["window_tokens"], 16)
     layout = head_layout(taxonomy)
-    row_sets = [(train_rows, loss_fn)]
+    all_vectors = cached_embeddings(encoder, first_windows(train_rows, encoder, cfg), cfg)
+    subsets = [(np.arange(len(train_rows)), loss_fn)]
     if cfg.get("ensemble_leave_out"):
-        kept = [r for r in train_rows if not r["id"].startswith(cfg["ensemble_leave_out"])]
-        row_sets.append((kept, multitask_loss(kept, taxonomy, cfg["max_pos_weight"])))
+        kept = np.array([i for i, r in enumerate(train_rows) if not r["id"].startswith(cfg["ensemble_leave_out"])])
+        subsets.append((kept, multitask_loss([train_rows[i] for i in kept], taxonomy, cfg["max_pos_weight"])))
     heads = []
-    for rows, loss in row_sets:
-        vectors = cached_embeddings(encoder, first_windows(rows, encoder, cfg), cfg)
+    for indices, loss in subsets:
+        rows, vectors = [train_rows[i] for i in indices], all_vectors[indices]
         dataset = Dataset.from_dict({"embedding": vectors.tolist(),
                                      "labels": [targets(r, taxonomy).tolist() for r in rows]}).with_format("torch")
         for seed in range(cfg["seed"], cfg["seed"] + cfg["head_seeds"]):
