@@ -21,6 +21,11 @@ WHAT = {
 }
 
 
+def id_prefixes(prefixes) -> str:
+    """A recipe's id prefixes (one string or a list) as the card writes them."""
+    return " or ".join(f"`{p}`" for p in ([prefixes] if isinstance(prefixes, str) else prefixes))
+
+
 def model_card(config: PipelineConfig, type_names: tuple, scope_names: tuple) -> str:
     spec, training = config.classifier, config.training
     recipe = training.get("recipe", {})
@@ -54,7 +59,10 @@ def model_card(config: PipelineConfig, type_names: tuple, scope_names: tuple) ->
                  if recipe.get("head_seeds", 1) > 1 else "")
         if recipe.get("ensemble_leave_out"):
             heads += (f"; as many heads again trained without the rows whose id starts with "
-                      f"`{recipe['ensemble_leave_out']}` and averaged in, so those rows weigh half")
+                      f"{id_prefixes(recipe['ensemble_leave_out'])} and averaged in, so those rows weigh half")
+        if recipe.get("cooperation_only"):
+            heads += (f"; the rows whose id starts with {id_prefixes(recipe['cooperation_only'])} teach "
+                      f"is_cooperation only (their types and scope are masked out of the loss)")
         lines.append(f"- training: {training.get('train_seconds', 0):.0f} s on {training.get('hardware', '?')}, "
                      f"seed {recipe.get('seed')}{heads}, {recipe.get('epochs', '-')} epochs, lr {recipe.get('learning_rate', '-')}, "
                      f"{reads}; the whole recipe is "

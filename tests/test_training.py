@@ -66,10 +66,10 @@ def test_heads_from_several_seeds_average_into_one_linear_head(tmp_path, tiny_co
         np.testing.assert_allclose(heads[13, 2][name], (heads[13, 1][name] + heads[14, 1][name]) / 2, atol=1e-6)
 
     # ensemble_leave_out: the heads trained on every row averaged with as many trained without the named rows
-    left_out = rows[0]["id"]
+    left_out = [rows[0]["id"], rows[-1]["id"]]     # id prefixes: one string or a list of them
     cfg = {**DEFAULTS, "base_model": str(tiny_encoder), "method": "head", "epochs": 2, "batch_size": 8, "seed": 13,
            "head_seeds": 1, "max_pos_weight": 1.0}
-    kept = [r for r in rows if not r["id"].startswith(left_out)]
+    kept = [r for r in rows if not r["id"].startswith(tuple(left_out))]
     assert 0 < len(kept) < len(rows)
     train_head(cfg, kept, taxonomy, loss_fn, "cpu", tmp_path / "kept")
     train_head({**cfg, "ensemble_leave_out": left_out}, rows, taxonomy, loss_fn, "cpu", tmp_path / "half")
@@ -97,3 +97,33 @@ def test_the_embedding_cache_embeds_only_texts_it_has_not_seen(tmp_path, monkeyp
     np.testing.assert_array_equal(first[0], first[2])
     np.testing.assert_array_equal(second[0], first[1])
     np.testing.assert_allclose(second[1], encode(["Japan donated X-ray machines."], cfg["input_prefix"])[0], atol=1e-5)
+
+
+def test_cooperation_only_rows_teach_is_cooperation_and_nothing_else():
+    """cooperation_only: such a row's types and scope are masked out of the loss (its type or scope logits change
+    nothing), its is_cooperation target still counts, and the type weights are counted over the unmasked rows."""
+    import numpy as np
+    import torch
+
+    from cooplens.models.classifier import head_layout
+    from cooplens.models.taxonomy import load_taxonomy
+    from cooplens.training.train_classifier import multitask_loss, targets
+
+    taxonomy = load_taxonomy()
+    layout = head_layout(taxonomy)
+    coop = {"id": "a-1", "types": ["aid_donation"], "scope": "bilateral", "is_cooperation": True}
+    masked = {"id": "mt-1", "types": ["joint_meeting"], "scope": "domestic", "is_cooperation": True}
+    plain = targets(masked, taxonomy)
+    only = targets(masked, taxonomy, ("mt-",))
+    assert plain[taxonomy.types.index("joint_meeting")] == 1 and (only[:layout["cooperation"]] == -1).all()
+    assert only[layout["cooperation"]] == 1
+
+    loss_fn = multitask_loss([coop, masked], taxonomy, 5.0, ("mt-",))
+    assert loss_fn.pos_weight[taxonomy.types.index("joint_meeting")] == 1.0     # no positive counted: no weight
+    labels = torch.tensor(np.array([targets(coop, taxonomy), only]))
+    logits = torch.randn(2, layout["num_labels"], generator=torch.Generator().manual_seed(0))
+    moved = logits.clone()
+    moved[1, :layout["cooperation"]] += 3.0                   # the masked row's type and scope logits
+    assert torch.isclose(loss_fn(logits, labels), loss_fn(moved, labels))
+    moved[1, layout["cooperation"]] -= 3.0                    # its is_cooperation logit
+    assert not torch.isclose(loss_fn(logits, labels), loss_fn(moved, labels))

@@ -44,21 +44,33 @@ DEFAULTS = {
     "real_repeats": 1,             # passes over the real-news train rows per epoch (the written ones: one)
     "head_seeds": 1,               # method head: heads trained from this many seeds, averaged into one linear head
     "max_grad_norm": 1.0,          # the Trainer's gradient clipping; 0 turns it off
-    "ensemble_leave_out": None,    # method head: an id prefix; a second set of head_seeds heads is trained without
-                                   # those rows and averaged in, so they weigh half (eval/RESULTS.md: hard contrasts)
+    "ensemble_leave_out": None,    # method head: an id prefix (or a list); a second set of head_seeds heads is trained
+                                   # without those rows and averaged in, so they weigh half (eval/RESULTS.md)
+    "cooperation_only": None,      # an id prefix (or a list): those rows teach is_cooperation only (their types and
+                                   # scope are masked out of the loss)
 }
 
 
-def targets(row: dict, taxonomy) -> np.ndarray:
+def id_prefixes(cfg: dict, key: str) -> tuple:
+    """The id prefixes a recipe key names (one string or a list of them), as str.startswith takes them."""
+    prefixes = cfg.get(key) or ()
+    return (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
+
+
+def targets(row: dict, taxonomy, cooperation_only: tuple = ()) -> np.ndarray:
+    """One row's training targets: types 0/1, scope one-hot, is_cooperation 0/1; -1 where there is no target (the
+    scope of a non-cooperation article; the types and scope of a row whose id starts with a cooperation_only prefix)."""
     layout = head_layout(taxonomy)
     y = np.full(layout["num_labels"], 0.0, dtype=np.float32)
     for t in row["types"]:
         y[taxonomy.types.index(t)] = 1.0
-    y[layout["scope"][0]:layout["scope"][-1] + 1] = -1.0        # -1: no scope target (non-cooperation)
+    y[layout["scope"][0]:layout["scope"][-1] + 1] = -1.0
     if row["scope"]:
         y[layout["scope"][taxonomy.scopes.index(row["scope"])]] = 1.0
         for i in layout["scope"]:
             y[i] = max(y[i], 0.0)
+    if cooperation_only and row["id"].startswith(cooperation_only):
+        y[:layout["cooperation"]] = -1.0
     y[layout["cooperation"]] = float(row["is_cooperation"])
     return y
 
@@ -68,7 +80,8 @@ def make_dataset(rows: list, tokenizer, taxonomy, cfg: dict):
 
     texts = [normalize(article_text(r.get("title"), r["text"]), r["lang"]) for r in rows]
     ds = Dataset.from_dict({"text": [cfg["input_prefix"] + t for t in texts],
-                            "labels": [targets(r, taxonomy).tolist() for r in rows]})
+                            "labels": [targets(r, taxonomy, id_prefixes(cfg, "cooperation_only")).tolist()
+                                       for r in rows]})
     return ds.map(lambda b: tokenizer(b["text"], truncation=True, max_length=cfg["max_length"]),
                   batched=True, remove_columns=["text"])
 
@@ -80,8 +93,10 @@ class MultiTaskLoss:
 
     def __call__(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         types, scope, coop = self.layout["types"], self.layout["scope"], self.layout["cooperation"]
-        type_loss = torch.nn.functional.binary_cross_entropy_with_logits(
-            logits[:, types], labels[:, types], pos_weight=self.pos_weight.to(logits.device))
+        known = labels[:, types] >= 0                # -1: a cooperation_only row has no type targets
+        type_loss = (torch.nn.functional.binary_cross_entropy_with_logits(
+            logits[:, types], labels[:, types].clamp(min=0), pos_weight=self.pos_weight.to(logits.device),
+            reduction="none") * known).sum() / known.sum().clamp(min=1)
         coop_loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, coop], labels[:, coop])
         has_scope = labels[:, scope].max(dim=1).values > 0
         scope_loss = (torch.nn.functional.cross_entropy(logits[has_scope][:, scope],
@@ -90,12 +105,12 @@ class MultiTaskLoss:
         return type_loss + 0.5 * scope_loss + 0.5 * coop_loss
 
 
-def multitask_loss(rows: list, taxonomy, max_pos_weight: float) -> "MultiTaskLoss":
+def multitask_loss(rows: list, taxonomy, max_pos_weight: float, cooperation_only: tuple = ()) -> "MultiTaskLoss":
     """The loss for these training rows: each type's positives weighted by its negatives/positives ratio, capped."""
     layout = head_layout(taxonomy)
-    labels = np.array([targets(r, taxonomy) for r in rows])
-    positives = labels[:, layout["types"]].sum(axis=0)
-    pos_weight = torch.tensor(np.clip((len(labels) - positives) / np.maximum(positives, 1), 1.0, max_pos_weight),
+    labels = np.array([targets(r, taxonomy, cooperation_only) for r in rows])[:, layout["types"]]
+    positives, negatives = (labels == 1).sum(axis=0), (labels == 0).sum(axis=0)
+    pos_weight = torch.tensor(np.clip(negatives / np.maximum(positives, 1), 1.0, max_pos_weight),
                               dtype=torch.float32)
     return MultiTaskLoss(layout, pos_weight)
 
@@ -183,13 +198,16 @@ def train_head(cfg: dict, train_rows: list, taxonomy, loss_fn, device: str, out:
     all_vectors = cached_embeddings(encoder, first_windows(train_rows, encoder, cfg), cfg)
     subsets = [(np.arange(len(train_rows)), loss_fn)]
     if cfg.get("ensemble_leave_out"):
-        kept = np.array([i for i, r in enumerate(train_rows) if not r["id"].startswith(cfg["ensemble_leave_out"])])
-        subsets.append((kept, multitask_loss([train_rows[i] for i in kept], taxonomy, cfg["max_pos_weight"])))
+        kept = np.array([i for i, r in enumerate(train_rows)
+                         if not r["id"].startswith(id_prefixes(cfg, "ensemble_leave_out"))])
+        subsets.append((kept, multitask_loss([train_rows[i] for i in kept], taxonomy, cfg["max_pos_weight"],
+                                             id_prefixes(cfg, "cooperation_only"))))
     heads = []
     for indices, loss in subsets:
         rows, vectors = [train_rows[i] for i in indices], all_vectors[indices]
         dataset = Dataset.from_dict({"embedding": vectors.tolist(),
-                                     "labels": [targets(r, taxonomy).tolist() for r in rows]}).with_format("torch")
+                                     "labels": [targets(r, taxonomy, id_prefixes(cfg, "cooperation_only")).tolist()
+                                                for r in rows]}).with_format("torch")
         for seed in range(cfg["seed"], cfg["seed"] + cfg["head_seeds"]):
             seed_everything(seed)
             model = HeadModel(vectors.mean(0), vectors.std(0) + 1e-6, layout["num_labels"], loss)
@@ -256,7 +274,7 @@ def train(cfg: dict) -> Path:
         split["train"] = split["train"][:cfg["limit_train"]]
     # real news is what the model is judged on and the smaller part of the corpus: it can be seen more often
     train_rows = split["train"] + [r for r in split["train"] if is_real_news(r)] * (cfg["real_repeats"] - 1)
-    loss_fn = multitask_loss(train_rows, taxonomy, cfg["max_pos_weight"])
+    loss_fn = multitask_loss(train_rows, taxonomy, cfg["max_pos_weight"], id_prefixes(cfg, "cooperation_only"))
     device = cfg["device"] or ("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(cfg["output"])
     started = time.perf_counter()
