@@ -197,16 +197,16 @@ def train_head(cfg: dict, train_rows: list, taxonomy, loss_fn, device: str, out:
     layout = head_layout(taxonomy)
     all_vectors = cached_embeddings(encoder, first_windows(train_rows, encoder, cfg), cfg)
     subsets = [(np.arange(len(train_rows)), loss_fn)]
-    if cfg.get("ensemble_leave_out"):
-        kept = np.array([i for i, r in enumerate(train_rows)
-                         if not r["id"].startswith(id_prefixes(cfg, "ensemble_leave_out"))])
+    left_out, cooperation_only = id_prefixes(cfg, "ensemble_leave_out"), id_prefixes(cfg, "cooperation_only")
+    if left_out:
+        kept = np.array([i for i, r in enumerate(train_rows) if not r["id"].startswith(left_out)])
         subsets.append((kept, multitask_loss([train_rows[i] for i in kept], taxonomy, cfg["max_pos_weight"],
-                                             id_prefixes(cfg, "cooperation_only"))))
+                                             cooperation_only)))
     heads = []
     for indices, loss in subsets:
         rows, vectors = [train_rows[i] for i in indices], all_vectors[indices]
         dataset = Dataset.from_dict({"embedding": vectors.tolist(),
-                                     "labels": [targets(r, taxonomy, id_prefixes(cfg, "cooperation_only")).tolist()
+                                     "labels": [targets(r, taxonomy, cooperation_only).tolist()
                                                 for r in rows]}).with_format("torch")
         for seed in range(cfg["seed"], cfg["seed"] + cfg["head_seeds"]):
             seed_everything(seed)
