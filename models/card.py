@@ -63,6 +63,9 @@ def model_card(config: PipelineConfig, type_names: tuple, scope_names: tuple) ->
         if recipe.get("cooperation_only"):
             heads += (f"; the rows whose id starts with {id_prefixes(recipe['cooperation_only'])} teach "
                       f"is_cooperation only (their types and scope are masked out of the loss)")
+        if recipe.get("cooperation_head_extra"):
+            heads += (f"; the rows whose id starts with {id_prefixes(recipe['cooperation_head_extra'])} train only "
+                      f"a second set of heads, which gives the is_cooperation logit (types and scope never see them)")
         lines.append(f"- training: {training.get('train_seconds', 0):.0f} s on {training.get('hardware', '?')}, "
                      f"seed {recipe.get('seed')}{heads}, {recipe.get('epochs', '-')} epochs, lr {recipe.get('learning_rate', '-')}, "
                      f"{reads}; the whole recipe is "

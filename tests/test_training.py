@@ -77,6 +77,16 @@ def test_heads_from_several_seeds_average_into_one_linear_head(tmp_path, tiny_co
     for name in ("weight", "bias"):
         np.testing.assert_allclose(half[name], (heads[13, 1][name] + without[name]) / 2, atol=1e-6)
 
+    # cooperation_head_extra: the types and scope from the heads that never saw the named rows, is_cooperation from
+    # the heads trained on every row
+    train_head({**cfg, "cooperation_head_extra": left_out}, rows, taxonomy, loss_fn, "cpu", tmp_path / "split")
+    split = load_file(str(tmp_path / "split" / "head.safetensors"))
+    cooperation = head_layout(taxonomy)["cooperation"]
+    for name in ("weight", "bias"):
+        np.testing.assert_allclose(split[name][:cooperation], without[name][:cooperation], atol=1e-6)
+        np.testing.assert_allclose(split[name][cooperation], heads[13, 1][name][cooperation], atol=1e-6)
+        assert not np.allclose(split[name][cooperation], without[name][cooperation])
+
 
 def test_the_embedding_cache_embeds_only_texts_it_has_not_seen(tmp_path, monkeypatch, tiny_encoder):
     """Adding rows to a corpus re-embeds those rows only; cached vectors are the ones the encoder gives."""

@@ -48,6 +48,8 @@ DEFAULTS = {
                                    # without those rows and averaged in, so they weigh half (eval/RESULTS.md)
     "cooperation_only": None,      # an id prefix (or a list): those rows teach is_cooperation only (their types and
                                    # scope are masked out of the loss)
+    "cooperation_head_extra": None,  # method head: an id prefix (or a list): those rows train only the heads that give
+                                     # the is_cooperation logit; the type and scope heads never see them
 }
 
 
@@ -186,16 +188,39 @@ def cached_embeddings(encoder, texts: list, cfg: dict) -> np.ndarray:
 def train_head(cfg: dict, train_rows: list, taxonomy, loss_fn, device: str, out: Path):
     """Embed every training article once with the frozen encoder, then train the head with the Trainer, once per
     seed (head_seeds): averaging linear heads is averaging their logits, so the ensemble costs nothing at inference
-    and removes most of the seed-to-seed spread (±0.02 macro-F1 on real test for one head)."""
-    from datasets import Dataset
+    and removes most of the seed-to-seed spread (±0.02 macro-F1 on real test for one head).
+    cooperation_head_extra: the rows it names train only a second ensemble, whose is_cooperation row replaces the
+    first's; the types and scope come from heads that never saw them (rows that sharpen is_cooperation but, trained
+    on jointly, cost type precision: eval/RESULTS.md)."""
     from safetensors.numpy import save_file
-    from transformers import Trainer, TrainingArguments
 
     from cooplens.models.encoder import SentenceEncoder
 
     encoder = SentenceEncoder(resolve_base_model(cfg["base_model"]), device, cfg["window_tokens"], 16)
-    layout = head_layout(taxonomy)
     all_vectors = cached_embeddings(encoder, first_windows(train_rows, encoder, cfg), cfg)
+    extra = id_prefixes(cfg, "cooperation_head_extra")
+    if extra:
+        main = [i for i, r in enumerate(train_rows) if not r["id"].startswith(extra)]
+        main_rows = [train_rows[i] for i in main]
+        head = fit_heads(cfg, main_rows, all_vectors[main], taxonomy, multitask_loss(
+            main_rows, taxonomy, cfg["max_pos_weight"], id_prefixes(cfg, "cooperation_only")), device, out)
+        cooperation = head_layout(taxonomy)["cooperation"]
+        with_extra = fit_heads(cfg, train_rows, all_vectors, taxonomy, loss_fn, device, out)
+        for name in ("weight", "bias"):
+            head[name][cooperation] = with_extra[name][cooperation]
+    else:
+        head = fit_heads(cfg, train_rows, all_vectors, taxonomy, loss_fn, device, out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(head, str(out / "head.safetensors"))
+
+
+def fit_heads(cfg: dict, train_rows: list, all_vectors: np.ndarray, taxonomy, loss_fn, device: str, out: Path) -> dict:
+    """The averaged head (folded weight and bias) of head_seeds seeds on these rows, and of as many again without the
+    ensemble_leave_out rows when the recipe names some."""
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments
+
+    layout = head_layout(taxonomy)
     subsets = [(np.arange(len(train_rows)), loss_fn)]
     left_out, cooperation_only = id_prefixes(cfg, "ensemble_leave_out"), id_prefixes(cfg, "cooperation_only")
     if left_out:
@@ -219,9 +244,7 @@ def train_head(cfg: dict, train_rows: list, taxonomy, loss_fn, device: str, out:
                 dataloader_num_workers=0, disable_tqdm=True)
             Trainer(model=model, args=args, train_dataset=dataset).train()
             heads.append(model.folded())
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({name: np.mean([h[name] for h in heads], axis=0).astype(np.float32) for name in ("weight", "bias")},
-              str(out / "head.safetensors"))
+    return {name: np.mean([h[name] for h in heads], axis=0).astype(np.float32) for name in ("weight", "bias")}
 
 
 def calibrate_folder(folder: Path, corpus: Path) -> dict:
