@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from cooplens.models.labelled import CorpusError, is_real_news, read_rows
-from cooplens.training.corpus import build, check_pinned, leakage, near_duplicate_pairs
+from cooplens.training.corpus import build, check_pinned, held_out, leakage, near_duplicate_pairs, normalized_url_hash
 from conftest import EXAMPLES, REPO
 
 CORPUS = REPO / "data" / "corpus" / "corpus.jsonl"
@@ -80,6 +80,16 @@ def test_rows_added_after_the_split_keep_it_and_may_not_repeat_another_splits_st
 def test_the_committed_corpus_is_what_its_sources_build(tmp_path):
     shutil.copytree(REPO / "data" / "corpus", tmp_path / "data" / "corpus")
     assert build(tmp_path, SHARED).read_bytes() == CORPUS.read_bytes()
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the shared real-data folder is not beside the checkout")
+def test_no_real_news_file_holds_an_article_kept_for_judging():
+    """The corpus builder drops held-out URLs; the files it does not read (kept-out test and dev sets, the sixth
+    collection) must not hold one either."""
+    held = held_out(SHARED)
+    for path in sorted((REPO / "data" / "corpus" / "real").glob("*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        assert not [r["id"] for r in rows if "source" in r and normalized_url_hash(r["source"]) in held], path.name
 
 
 @pytest.mark.parametrize("name, split, at_least, others", [
