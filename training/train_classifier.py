@@ -107,6 +107,16 @@ class MultiTaskLoss:
         return type_loss + 0.5 * scope_loss + 0.5 * coop_loss
 
 
+def indices_without(rows: list, prefixes: tuple) -> np.ndarray:
+    """Positions of the rows whose id starts with none of these prefixes."""
+    return np.array([i for i, r in enumerate(rows) if not r["id"].startswith(prefixes)], dtype=int)
+
+
+def recipe_loss(cfg: dict, rows: list, taxonomy) -> "MultiTaskLoss":
+    """multitask_loss with the recipe's max_pos_weight and cooperation_only rows."""
+    return multitask_loss(rows, taxonomy, cfg["max_pos_weight"], id_prefixes(cfg, "cooperation_only"))
+
+
 def multitask_loss(rows: list, taxonomy, max_pos_weight: float, cooperation_only: tuple = ()) -> "MultiTaskLoss":
     """The loss for these training rows: each type's positives weighted by its negatives/positives ratio, capped."""
     layout = head_layout(taxonomy)
@@ -200,10 +210,10 @@ def train_head(cfg: dict, train_rows: list, taxonomy, loss_fn, device: str, out:
     all_vectors = cached_embeddings(encoder, first_windows(train_rows, encoder, cfg), cfg)
     extra = id_prefixes(cfg, "cooperation_head_extra")
     if extra:
-        main = [i for i, r in enumerate(train_rows) if not r["id"].startswith(extra)]
+        main = indices_without(train_rows, extra)
         main_rows = [train_rows[i] for i in main]
-        head = fit_heads(cfg, main_rows, all_vectors[main], taxonomy, multitask_loss(
-            main_rows, taxonomy, cfg["max_pos_weight"], id_prefixes(cfg, "cooperation_only")), device, out)
+        head = fit_heads(cfg, main_rows, all_vectors[main], taxonomy, recipe_loss(cfg, main_rows, taxonomy), device,
+                         out)
         cooperation = head_layout(taxonomy)["cooperation"]
         with_extra = fit_heads(cfg, train_rows, all_vectors, taxonomy, loss_fn, device, out)
         for name in ("weight", "bias"):
@@ -224,9 +234,8 @@ def fit_heads(cfg: dict, train_rows: list, all_vectors: np.ndarray, taxonomy, lo
     subsets = [(np.arange(len(train_rows)), loss_fn)]
     left_out, cooperation_only = id_prefixes(cfg, "ensemble_leave_out"), id_prefixes(cfg, "cooperation_only")
     if left_out:
-        kept = np.array([i for i, r in enumerate(train_rows) if not r["id"].startswith(left_out)])
-        subsets.append((kept, multitask_loss([train_rows[i] for i in kept], taxonomy, cfg["max_pos_weight"],
-                                             cooperation_only)))
+        kept = indices_without(train_rows, left_out)
+        subsets.append((kept, recipe_loss(cfg, [train_rows[i] for i in kept], taxonomy)))
     heads = []
     for indices, loss in subsets:
         rows, vectors = [train_rows[i] for i in indices], all_vectors[indices]
@@ -297,7 +306,7 @@ def train(cfg: dict) -> Path:
         split["train"] = split["train"][:cfg["limit_train"]]
     # real news is what the model is judged on and the smaller part of the corpus: it can be seen more often
     train_rows = split["train"] + [r for r in split["train"] if is_real_news(r)] * (cfg["real_repeats"] - 1)
-    loss_fn = multitask_loss(train_rows, taxonomy, cfg["max_pos_weight"], id_prefixes(cfg, "cooperation_only"))
+    loss_fn = recipe_loss(cfg, train_rows, taxonomy)
     device = cfg["device"] or ("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(cfg["output"])
     started = time.perf_counter()
