@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from cooplens.models.labelled import CorpusError, is_real_news, read_rows
-from cooplens.training.corpus import build, check_pinned, held_out, leakage, near_duplicate_pairs, normalized_url_hash
+from cooplens.training.corpus import apply_corrections, build, check_pinned, held_out, leakage, near_duplicate_pairs, normalized_url_hash
 from conftest import EXAMPLES, REPO
 
 CORPUS = REPO / "data" / "corpus" / "corpus.jsonl"
@@ -80,6 +80,27 @@ def test_rows_added_after_the_split_keep_it_and_may_not_repeat_another_splits_st
 def test_the_committed_corpus_is_what_its_sources_build(tmp_path):
     shutil.copytree(REPO / "data" / "corpus", tmp_path / "data" / "corpus")
     assert build(tmp_path, SHARED).read_bytes() == CORPUS.read_bytes()
+
+
+def test_a_label_correction_changes_the_label_and_never_the_split(tmp_path):
+    rows = [{**GOOD, "id": "a", "split": "test"}, {**GOOD, "id": "b"}]
+    fixes = tmp_path / "label_corrections.jsonl"
+    fixes.write_text(json.dumps({"id": "a", "is_cooperation": False, "types": [], "scope": None, "kind": "other",
+                                 "reason": "one party"}) + "\n", encoding="utf-8")
+    apply_corrections(rows, fixes)
+    assert (rows[0]["is_cooperation"], rows[0]["types"], rows[0]["scope"], rows[0]["split"]) == (False, [], None, "test")
+    assert rows[1] == {**GOOD, "id": "b"}
+    fixes.write_text(json.dumps({"id": "zz", "is_cooperation": False, "types": [], "scope": None, "kind": "other"}))
+    with pytest.raises(CorpusError, match="unknown id zz"):
+        apply_corrections(rows, fixes)
+
+
+def test_the_committed_corpus_carries_every_label_correction():
+    corpus = {r["id"]: r for r in read_rows(CORPUS)}
+    fixes = [json.loads(line) for line in (REPO / "data" / "corpus" / "real" / "label_corrections.jsonl").read_text(
+        encoding="utf-8").splitlines()]
+    assert fixes and all(corpus[f["id"]]["is_cooperation"] == f["is_cooperation"] and
+                         corpus[f["id"]]["types"] == f["types"] for f in fixes)
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared real-data folder is not beside the checkout")

@@ -6,6 +6,9 @@ data/corpus/corpus.jsonl is built by `python -m cooplens.training.corpus build -
   data/corpus/real/fa_news_coop.jsonl   real Persian headline + lead items that report cooperation
   data/corpus/real/news_train_*.jsonl   real news collected after the splits were drawn: their rows say
                                   "split": "train", so adding them leaves the dev and test splits as they were
+  data/corpus/real/label_corrections.jsonl   labels corrected after the splits were drawn (id, the new label,
+                                  why): applied after the draw, which stratifies on the label as first written,
+                                  so a correction never moves any row between splits
   ../shared/data                  real non-cooperation news: Persian leads, BBC articles, SIB-200 paragraphs
 and split train/dev/test stratified by origin, language and label, with no near-duplicates across splits (the
 same wire story on two outlets stays in one split). Real news gets larger dev and test shares: it is what the
@@ -187,6 +190,18 @@ def assign_splits(rows: list, rng: random.Random) -> None:
                 row["split"] = split
 
 
+def apply_corrections(rows: list, path: Path) -> None:
+    """Overwrite the label fields of the rows a correction names; a correction of an unknown id is an error."""
+    by_id = {r["id"]: r for r in rows}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        fix = json.loads(line)
+        if fix["id"] not in by_id:
+            raise CorpusError(f"{path}: correction for unknown id {fix['id']}")
+        by_id[fix["id"]].update({k: fix[k] for k in ("is_cooperation", "types", "scope", "kind")})
+
+
 def check_pinned(pinned: list, rows: list) -> None:
     """A row that keeps its own split must not be the same story as a row of another split."""
     for split in SPLITS:
@@ -225,6 +240,7 @@ def build(repo: Path, shared: Path) -> Path:
     pinned = [r for r in unique if r["split"] in SPLITS]     # rows added after the splits were drawn
     assign_splits([r for r in unique if r["split"] not in SPLITS], rng)
     check_pinned(pinned, unique)
+    apply_corrections(unique, real / "label_corrections.jsonl")
     out = repo / "data" / "corpus" / "corpus.jsonl"
     out.write_text("".join(json.dumps({f: r[f] for f in FIELDS + OPTIONAL_FIELDS if f in r}, ensure_ascii=False)
                            + "\n" for r in unique), encoding="utf-8")
