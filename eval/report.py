@@ -119,7 +119,16 @@ def evaluate_model(model: str | None, rows: list, device: str | None = None, sum
     metrics["model"] = analyzer.model_info
     metrics["failed_ids"] = failed
     metrics["seconds_per_article"] = round(seconds / max(len(rows), 1), 3)
-    return {"metrics": metrics, "taxonomy": analyzer.taxonomy}
+    return {"metrics": metrics, "taxonomy": analyzer.taxonomy, "predictions": [prediction_row(r, res) for r, res in ok]}
+
+
+def prediction_row(row: dict, result) -> dict:
+    """One article's gold labels beside what the model answered: the input of `python -m cooplens.eval.compare`."""
+    return {"id": row["id"], "lang": row["lang"], "gold_is_cooperation": row["is_cooperation"],
+            "gold_types": row["types"], "gold_scope": row["scope"], "is_cooperation": result.is_cooperation,
+            "types": result.predicted_types, "scope": result.scope,
+            "cooperation_probability": result.cooperation_probability,
+            "type_probabilities": {t.name: t.probability for t in result.types}}
 
 
 def figure_png(fig) -> str:
@@ -265,6 +274,9 @@ def run_cli(args) -> int:
     (out / "metrics.json").write_text(json.dumps({n: r["metrics"] for n, r in results.items()}, indent=2,
                                                  ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "report.html").write_text(html_report(results, args.data, command), encoding="utf-8")
+    for name, r in results.items():            # per article, for paired comparisons between models
+        (out / f"predictions_{Path(name).name}.jsonl").write_text("".join(
+            json.dumps(p, ensure_ascii=False) + "\n" for p in r["predictions"]), encoding="utf-8")
     for name, r in results.items():
         print(name, json.dumps(r["metrics"]["summary"]))
         for variant in ("shipped", "digest", "key_sentences") if r["metrics"]["summaries"] else ():

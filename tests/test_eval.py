@@ -1,6 +1,7 @@
 """`cooplens eval` on a small labelled file: an HTML report and a JSON of every number."""
 import json
 
+from cooplens.eval import compare
 from cooplens.eval.metrics import auroc, reliability, rouge_l, rouge_n
 from cooplens.serve.cli import main
 
@@ -20,6 +21,27 @@ def test_report_on_a_small_file(tmp_path, tiny_corpus, analyzer):
     html = (out / "report.html").read_text()
     assert html.count("<img") == 3 and "Worst examples" in html and "Macro-F1 per language" in html
     assert "key_sentences" in html and "LaSE" in html
+    predictions = out / "predictions_default.jsonl"
+    rows = [json.loads(line) for line in predictions.read_text().splitlines()]
+    assert len(rows) == 10 and {"gold_types", "types", "cooperation_probability"} <= set(rows[0])
+    assert compare.main(["--base", str(predictions), "--candidate", str(predictions), "--resamples", "50",
+                         "--out", str(tmp_path / "same.json")]) == 0
+    same = json.loads((tmp_path / "same.json").read_text())
+    assert same["answers_changed"] == {"is_cooperation": 0, "type_set": 0}
+    assert same["micro_f1"]["difference"] == 0 and same["micro_f1"]["interval_95"] == [0, 0]
+
+
+def test_paired_bootstrap_sees_a_consistent_gain_and_pairs_articles_by_id():
+    def row(i, gold, predicted):
+        return {"id": str(i), "gold_is_cooperation": bool(gold), "is_cooperation": bool(predicted),
+                "gold_types": gold, "types": predicted, "type_probabilities": {"aid_donation": 0.5, "joint_meeting": 0.5}}
+    gold = [["aid_donation"] if i % 2 else [] for i in range(40)]
+    base = [row(i, g, [] if i % 4 == 1 else g) for i, g in enumerate(gold)]        # misses every second positive
+    better = [row(i, g, g) for i, g in enumerate(gold)]
+    result = compare.paired_bootstrap(base, better, resamples=200)
+    assert result["answers_changed"]["is_cooperation"] == 10
+    assert result["micro_f1"]["difference"] > 0.3 and result["micro_f1"]["interval_95"][0] > 0
+    assert result["micro_f1"]["share_worse"] == 0 and result["cooperation_f1"]["candidate"] == 1.0
 
 
 def test_metric_helpers_on_known_values():
