@@ -4,8 +4,8 @@
 order; the articles of all sets are pooled (a small gain on three small sets is judged once, on all of them) and
 resampled together, so both models are always scored on the same articles:
 
-    python -m cooplens.eval.compare --base eval/reports/natural-dev/predictions_cooplens-gemma-head.jsonl ... \
-        --candidate runs/x/natural-dev/predictions_x.jsonl ... [--out compare.json]
+    python -m cooplens.eval.compare --base eval/results/natural_train_2026-12h/base-252-left-out/*/predictions_*.jsonl \
+        --candidate eval/results/natural_train_2026-12h/with-252-cooperation-only/*/predictions_*.jsonl
 
 For each metric it prints A, B, B - A and the 95 % interval of B - A over resamples, and how often B - A < 0.
 """
@@ -57,6 +57,7 @@ def scores(arrays: dict, idx: np.ndarray, types: list) -> dict:
 
 
 def paired_bootstrap(base: list, candidate: list, resamples: int = RESAMPLES, seed: int = SEED) -> dict:
+    """Each metric for A and B on all articles, and B - A over resamples of the articles (the same draw for both)."""
     types = sorted({t for r in base for t in r["type_probabilities"]})
     a, b = label_arrays(base, types), label_arrays(candidate, types)
     everything = np.arange(len(base))
