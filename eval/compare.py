@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cooplens.eval.metrics import f1_block, prf
+from cooplens.eval.metrics import cooperation_f1, exact_set_rate, f1_block
 
 RESAMPLES = 2000
 SEED = 13
@@ -48,11 +48,9 @@ def scores(arrays: dict, idx: np.ndarray, types: list) -> dict:
     gold, predicted = arrays["gold"][idx], arrays["predicted"][idx]
     coop_gold, coop = arrays["coop_gold"][idx], arrays["coop"][idx]
     block = f1_block(gold, predicted, tuple(types))
-    exact = (predicted[coop_gold] == gold[coop_gold].astype(bool)).all(axis=1) & coop[coop_gold]
     return {"micro_f1": block["micro_f1"], "macro_f1": block["macro_f1"] or 0.0,
-            "exact_type_set": float(exact.mean()) if coop_gold.any() else 0.0,
-            "cooperation_f1": prf(float(np.sum(coop & coop_gold)), float(np.sum(coop & ~coop_gold)),
-                                  float(np.sum(~coop & coop_gold)))["f1"],
+            "exact_type_set": exact_set_rate(gold, predicted, coop_gold, coop) or 0.0,
+            "cooperation_f1": cooperation_f1(coop_gold, coop),
             "cooperation_accuracy": float(np.mean(coop == coop_gold))}
 
 

@@ -74,6 +74,19 @@ def f1_block(gold: np.ndarray, predicted: np.ndarray, names: tuple) -> dict:
             "per_type": per_type}
 
 
+def exact_set_rate(gold: np.ndarray, predicted: np.ndarray, coop_gold: np.ndarray, coop_predicted: np.ndarray):
+    """Share of gold cooperation articles called cooperation with exactly their set of types (None without any)."""
+    rows = coop_gold == 1
+    if not rows.any():
+        return None
+    return float(np.mean((predicted[rows] == gold[rows].astype(bool)).all(axis=1) & (coop_predicted[rows] == 1)))
+
+
+def cooperation_f1(coop_gold: np.ndarray, coop_predicted: np.ndarray) -> float:
+    gold, said = coop_gold == 1, coop_predicted == 1
+    return prf(float(np.sum(said & gold)), float(np.sum(said & ~gold)), float(np.sum(~said & gold)))["f1"]
+
+
 def classification_metrics(rows: list, results: list, taxonomy) -> dict:
     """rows: gold labelled articles; results: the AnalysisResults of the same articles, in order.
     Scope accuracy is over gold cooperation articles: the most probable scope the result reports."""
@@ -102,15 +115,11 @@ def classification_metrics(rows: list, results: list, taxonomy) -> dict:
               "cooperation_gold": bool(coop_gold[i]), "cooperation_prob": round(float(coop_prob[i]), 3),
               "error": round(float(errors[i]), 3), "text": rows[i]["text"][:300]}
              for i in np.argsort(-errors)[:10]]
-    coop_rows = coop_gold == 1
-    exact = (float(np.mean((predicted[coop_rows] == gold[coop_rows].astype(bool)).all(axis=1)
-                           & (coop_predicted[coop_rows] == 1))) if coop_rows.any() else None)
+    exact = exact_set_rate(gold, predicted, coop_gold, coop_predicted)
     general = np.array([is_general_news(r) for r in rows], dtype=bool)
     summary = {"articles": len(rows), "micro_f1": overall["micro_f1"], "macro_f1": overall["macro_f1"],
                "exact_type_set": None if exact is None else round(exact, 4),
-               "cooperation_f1": prf(float(np.sum((coop_predicted == 1) & coop_rows)),
-                                     float(np.sum((coop_predicted == 1) & ~coop_rows)),
-                                     float(np.sum((coop_predicted == 0) & coop_rows)))["f1"],
+               "cooperation_f1": cooperation_f1(coop_gold, coop_predicted),
                "general_news_called_cooperation": (round(float(np.mean(coop_predicted[general])), 4)
                                                    if general.any() else None),
                "scope_accuracy": None if scope_acc is None else round(scope_acc, 4),
