@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 
-def engine(classifier_dtype: str, generator: str, batch_size: int = 8, **summarizer) -> dict:
+def engine(classifier_dtype: str, generator: str, batch_size: int = 8, english_tokens: bool = False,
+           **summarizer) -> dict:
     """One engine's settings: the encoder's dtype, the generator engine, its decoding batch and other options."""
     return {"classifier.dtype": classifier_dtype, "summarizer.engine": generator,
-            "summarizer.batch_size": batch_size, **{f"summarizer.{k}": v for k, v in summarizer.items()}}
+            "summarizer.batch_size": batch_size, "summarizer.english_tokens": english_tokens,
+            **{f"summarizer.{k}": v for k, v in summarizer.items()}}
 
 
 ENGINES = {      # every engine names all the settings it depends on: a model folder's own choice never leaks in
@@ -34,6 +36,10 @@ ENGINES = {      # every engine names all the settings it depends on: a model fo
     # "-alone": every prompt decoded on its own (one per core), so the text cannot depend on the batch
     "ct2-fp32-alone": engine("float32", "ctranslate2", batch_size=1, quantization="float32"),
     "ct2-int8-alone": engine("float32", "ctranslate2", batch_size=1, quantization="int8"),
+    # "-english": the output layer cut to the summarizer's English tokens (training/output_tokens.py)
+    "ct2-fp32-english": engine("float32", "ctranslate2", batch_size=1, english_tokens=True, quantization="float32"),
+    "ct2-int8-english-bf16-encoder": engine("bfloat16", "ctranslate2", batch_size=1, english_tokens=True,
+                                            quantization="int8"),
     "llamacpp-q4": engine("float32", "llama.cpp", batch_size=1),
     "llamacpp-q4-bf16-encoder": engine("bfloat16", "llama.cpp", batch_size=1),
 }

@@ -161,7 +161,8 @@ class Analyzer:
                                                   num_beams=config.summarizer.num_beams,
                                                   batch_size=config.summarizer.batch_size,
                                                   dtype=config.summarizer.dtype, engine=config.summarizer.engine,
-                                                  quantization=config.summarizer.quantization)
+                                                  quantization=config.summarizer.quantization,
+                                                  english_tokens=config.summarizer.english_tokens)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None,

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import ctranslate2
 import numpy as np
 
 logger = logging.getLogger("cooplens")
@@ -20,16 +21,32 @@ logger = logging.getLogger("cooplens")
 MANIFEST = "cooplens-ct2.json"
 
 
-def source_key(weights: str, adapter_folder: Path | None, quantization: str) -> str:
+def source_key(weights: str, adapter_folder: Path | None, quantization: str, output_tokens: list | None = None) -> str:
     """What a converted folder was made from, as a short hash."""
-    import ctranslate2
-
     from cooplens.models.fetch import hash_adapter
 
     digest = hashlib.sha256(f"{Path(weights).resolve()}|{quantization}|{ctranslate2.__version__}".encode())
     if adapter_folder is not None:
         hash_adapter(digest, adapter_folder)
+    if output_tokens is not None:
+        digest.update(("|output:" + ",".join(map(str, output_tokens))).encode())
     return digest.hexdigest()[:16]
+
+
+def restrict_output(spec, output_tokens: list) -> None:
+    """Make a converted decoder's output layer score output_tokens only. CTranslate2 has one vocabulary for input
+    and output, so the vocabulary (and the input embedding with it) is reordered to put those tokens first, and
+    the output layer keeps their rows: output id n is output_tokens[n], and every token can still be read."""
+    import torch
+
+    kept = set(output_tokens)
+    order = torch.tensor(list(output_tokens) + [i for i in range(len(spec._vocabulary)) if i not in kept])
+    decoder = spec.decoder
+    decoder.embeddings.weight = torch.as_tensor(decoder.embeddings.weight).detach()[order].contiguous()
+    decoder.projection.weight = torch.as_tensor(decoder.projection.weight).detach()[order[:len(kept)]].contiguous()
+    if not isinstance(getattr(decoder.projection, "bias", None), (str, type(None))):
+        decoder.projection.bias = torch.as_tensor(decoder.projection.bias).detach()[order[:len(kept)]].contiguous()
+    spec.register_vocabulary([spec._vocabulary[i] for i in order.tolist()])
 
 
 def sha256_of_folder(folder: Path) -> str:
@@ -39,11 +56,10 @@ def sha256_of_folder(folder: Path) -> str:
                                   if p.name != MANIFEST).encode()).hexdigest()
 
 
-def converted_folder(key: str, quantization: str, load_merged_model, tokenizer) -> Path:
+def converted_folder(key: str, quantization: str, load_merged_model, tokenizer,
+                     output_tokens: list | None = None) -> Path:
     """The CTranslate2 folder for this key: converted now from load_merged_model() (a torch model) if it is
-    not cached yet or fails its hash check."""
-    import ctranslate2
-
+    not cached yet or fails its hash check; its output layer restricted to output_tokens if given."""
     from cooplens.models.fetch import cache_dir
 
     folder = cache_dir() / "ctranslate2" / key
@@ -60,22 +76,40 @@ def converted_folder(key: str, quantization: str, load_merged_model, tokenizer) 
         load_merged_model().save_pretrained(merged)
         tokenizer.save_pretrained(merged)
         built = Path(tmp) / "ct2"
-        ctranslate2.converters.TransformersConverter(str(merged)).convert(str(built), quantization=quantization)
+        OutputRestrictedConverter(str(merged), output_tokens).convert(str(built), quantization=quantization)
         (built / MANIFEST).write_text(json.dumps({"sha256": sha256_of_folder(built), "quantization": quantization,
-                                                  "ctranslate2": ctranslate2.__version__}) + "\n")
+                                                  "ctranslate2": ctranslate2.__version__,
+                                                  "output_tokens": None if output_tokens is None
+                                                  else len(output_tokens)}) + "\n")
         built.rename(folder)       # atomic: a half-written folder is never seen as converted
     return folder
+
+
+class OutputRestrictedConverter(ctranslate2.converters.TransformersConverter):
+    """The transformers converter, with the output layer cut to output_tokens (None: all tokens)."""
+
+    def __init__(self, model: str, output_tokens: list | None):
+        super().__init__(model)
+        self.output_tokens = output_tokens
+
+    def _load(self):
+        spec = super()._load()
+        if self.output_tokens is not None:
+            restrict_output(spec, self.output_tokens)
+        return spec
 
 
 class CTranslate2Decoder:
     """Greedy / beam generation from prompt token ids, with the HF generator's stopping and n-gram blocking."""
 
     def __init__(self, folder: Path, tokenizer, end_token_ids: list, quantization: str, threads: int,
-                 batch_size: int):
-        import ctranslate2
+                 batch_size: int, output_tokens: list | None = None):
         import torch
 
         self.tokenizer = tokenizer
+        # a restricted output layer's id n is the tokenizer's output_tokens[n] (restrict_output)
+        self.output_tokens = None if output_tokens is None else np.asarray(output_tokens)
+        self.output_position = {} if output_tokens is None else {t: n for n, t in enumerate(output_tokens)}
         self.end_tokens = tokenizer.convert_ids_to_tokens(end_token_ids)
         # batch_size 1: every prompt decoded alone, so its text cannot depend on the prompts beside it (batched
         # greedy decoding reworded some summaries with the batch composition: issue #12); the cores then decode
@@ -94,11 +128,24 @@ class CTranslate2Decoder:
                                             max_length=max_new_tokens, beam_size=num_beams, sampling_topk=1,
                                             no_repeat_ngram_size=no_repeat_ngram_size, end_token=self.end_tokens,
                                             include_prompt_in_result=False, max_batch_size=batch_size)
-        return [r.sequences_ids[0] for r in results]
+        ids = [r.sequences_ids[0] for r in results]
+        return ids if self.output_tokens is None else [self.output_tokens[i].tolist() for i in ids]
 
     def logprobs(self, prompts: list, continuations: list) -> list:
         """log p of each continuation token after its prompt; each sequence scored alone (batch-independent)."""
+        if self.output_tokens is not None:
+            return [self._restricted_logprobs(p, c) for p, c in zip(prompts, continuations)]
         results = self.model.score_batch([self.tokenizer.convert_ids_to_tokens(p + c)
                                           for p, c in zip(prompts, continuations)], max_batch_size=1)
         # log_probs[k] is the log p of token k + 1 given the tokens before it
         return [np.array(r.log_probs[len(p) - 1:], dtype=np.float32) for r, p in zip(results, prompts)]
+
+    def _restricted_logprobs(self, prompt: list, continuation: list) -> np.ndarray:
+        """log p over the output tokens (as the HF engine scores with them): the prompt's tokens need not be among
+        them, so the logits are taken whole, not through score_batch's lookup of every token."""
+        logits = np.asarray(self.model.forward_batch([self.tokenizer.convert_ids_to_tokens(prompt + continuation)]))
+        logits = logits[0, len(prompt) - 1:-1].astype(np.float64)
+        logp = logits - logits.max(-1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
+        return np.array([logp[k, self.output_position[t]] if t in self.output_position else -np.inf
+                         for k, t in enumerate(continuation)], dtype=np.float32)

@@ -14,12 +14,15 @@ lead in reading order with Persian/Bengali digits made ASCII (so numbers are cop
 sentence boundary, plus the English names the gazetteer finds in it (so names are copied, not transliterated
 anew by a small model).
 """
+import hashlib
 import json
+import logging
 import re
 import shutil
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from cooplens.models.config import GeneratorSettings
@@ -28,6 +31,8 @@ from cooplens.models.faithfulness import ENDS_ON_TITLE, english_sentences, guard
 from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.schema import Summary
 from cooplens.models.text import ascii_digits, informative, join_names
+
+logger = logging.getLogger("cooplens")
 
 LANGUAGE_NAMES = {"fa": "Persian", "bn": "Bengali", "ar": "Arabic", "en": "English", "ur": "Urdu", "hi": "Hindi",
                   "vi": "Vietnamese", "zh": "Chinese", "ru": "Russian", "fr": "French", "tr": "Turkish", "es": "Spanish"}
@@ -145,12 +150,49 @@ def causal_prompt_ids(tokenizer, item: dict, max_source_tokens: int, task: str =
     return bos + head + source[:max_source_tokens] + tail
 
 
+OUTPUT_TOKENS_FILE = "output_tokens.json"      # made by training/output_tokens.py
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """What the ids mean: a hash of the whole vocabulary in id order."""
+    vocabulary = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    return hashlib.sha256("\n".join(vocabulary).encode()).hexdigest()[:16]
+
+
+def read_output_tokens(folder: Path, tokenizer) -> list | None:
+    """The folder's English output token ids, checked against the tokenizer they were made for; None (decode over
+    every token: the full model's text, slower) for a folder without them, such as a newly trained summarizer."""
+    path = Path(folder) / OUTPUT_TOKENS_FILE
+    if not path.exists():
+        logger.warning("summarizer.english_tokens: %s has no %s, so every token is decoded (make it with "
+                       "`python -m cooplens.training.output_tokens %s`)", folder, OUTPUT_TOKENS_FILE, folder)
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data["tokenizer"] != tokenizer_fingerprint(tokenizer):
+        logger.warning("summarizer.english_tokens: %s was made for another tokenizer, so every token is decoded",
+                       path)
+        return None
+    return data["ids"]
+
+
+class OnlyTokens:
+    """A logits processor: every token outside `ids` gets -inf (any vocabulary width)."""
+
+    def __init__(self, ids: list):
+        self.ids = torch.tensor(ids)
+
+    def __call__(self, input_ids, scores: torch.Tensor) -> torch.Tensor:
+        kept = torch.full_like(scores, float("-inf"))
+        kept[..., self.ids] = scores[..., self.ids]
+        return kept
+
+
 class GenerativeSummarizer:
     """A summarizer folder (summarizer.json + LoRA adapter or full weights) or any checkpoint folder / hub id.
     Seq2seq if its config is encoder-decoder, else causal LM."""
 
     def __init__(self, name_or_path: str | Path, device: str | None = None, num_beams: int = 1, batch_size: int = 8,
-                 dtype: str = "float32", engine: str = "hf", quantization: str = "float32"):
+                 dtype: str = "float32", engine: str = "hf", quantization: str = "float32", english_tokens: bool = False):
         from transformers import AutoConfig, AutoTokenizer
 
         from cooplens.models.fetch import resolve_base_model
@@ -172,6 +214,9 @@ class GenerativeSummarizer:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.num_beams = num_beams
         self.batch_size = batch_size
+        # decoding over the folder's English tokens only: the output layer is most of the model's weights, and
+        # greedy text is unchanged wherever the full model's choice is English (training/output_tokens.py)
+        self.output_tokens = read_output_tokens(self.folder, self.tokenizer) if english_tokens else None
         # CTranslate2 and llama.cpp run decoder-only generators on the CPU; seq2seq checkpoints and GPUs use HF
         self.engine = engine if engine in ("ctranslate2", "llama.cpp") and not self.is_seq2seq \
             and self.device.type == "cpu" else "hf"
@@ -187,10 +232,11 @@ class GenerativeSummarizer:
         elif self.engine == "ctranslate2":
             from cooplens.models.ctranslate2_engine import CTranslate2Decoder, converted_folder, source_key
 
-            key = source_key(weights, self.folder if self.is_lora else None, quantization)
-            folder = converted_folder(key, quantization, lambda: self._load_model(weights), self.tokenizer)
+            key = source_key(weights, self.folder if self.is_lora else None, quantization, self.output_tokens)
+            folder = converted_folder(key, quantization, lambda: self._load_model(weights), self.tokenizer,
+                                      self.output_tokens)
             self.decoder = CTranslate2Decoder(folder, self.tokenizer, stop, quantization, torch.get_num_threads(),
-                                              batch_size)
+                                              batch_size, self.output_tokens)
         else:
             # merged in fp32, then cast: bf16 is faster for one article alone, slower in batches (eval/RESULTS.md)
             self.model = self._load_model(weights).to(self.device, dtype=torch_dtype(dtype, self.device)).eval()
@@ -232,6 +278,8 @@ class GenerativeSummarizer:
     def generate(self, items: list, task: str = "summary") -> list:
         """items: generator_input(...) dicts (a plain string is read as a source of unknown language with no
         names). Returns one English text per item, in order."""
+        from transformers import LogitsProcessorList
+
         items = [generator_input([i], "", []) if isinstance(i, str) else i for i in items]
         if self.decoder is not None:
             prompts = [self._prompt_ids(item, task) for item in items]
@@ -244,7 +292,8 @@ class GenerativeSummarizer:
             generated = self.model.generate(**batch, max_new_tokens=self.settings.max_new_tokens,
                                             num_beams=self.num_beams, do_sample=False,
                                             no_repeat_ngram_size=self.settings.no_repeat_ngram_size,
-                                            pad_token_id=self.tokenizer.pad_token_id)
+                                            pad_token_id=self.tokenizer.pad_token_id,
+                                            logits_processor=LogitsProcessorList(self._only_output_tokens()))
             if not self.is_seq2seq:
                 generated = generated[:, batch["input_ids"].shape[1]:]
             for i, text in zip(chunk, self._texts(generated)):
@@ -266,7 +315,9 @@ class GenerativeSummarizer:
                                                for i in scored], continuations)
         spans = [[] for _ in texts]
         for i, e, cs, us in zip(scored, encoded, with_source, without):
-            spans[i] = [(a, b, float(c - u)) for (a, b), c, u in zip(e["offset_mapping"], cs, us)]
+            # a token outside the English output tokens (the text re-tokenized whole) cannot be scored: neutral
+            spans[i] = [(a, b, float(c - u) if np.isfinite(c) else 0.0)
+                        for (a, b), c, u in zip(e["offset_mapping"], cs, us)]
         return spans
 
     def _prompt_ids(self, item: dict, task: str) -> list:
@@ -286,8 +337,14 @@ class GenerativeSummarizer:
                 logits = self.model(input_ids=torch.tensor([prompt], device=self.device), labels=target).logits[0]
             else:
                 logits = self.model(torch.tensor([prompt + continuation], device=self.device)).logits[0, len(prompt) - 1:-1]
+            for only in self._only_output_tokens():
+                logits = only(None, logits)
             scores.append(torch.log_softmax(logits.float(), -1).gather(1, target.T)[:, 0].cpu().numpy())
         return scores
+
+    def _only_output_tokens(self) -> list:
+        """The logits processors that keep decoding (and scoring) to the English output tokens, if set."""
+        return [] if self.output_tokens is None else [OnlyTokens(self.output_tokens)]
 
     def _texts(self, generated) -> list:
         """Generated token ids -> one-line texts cut back to their last full sentence (either engine)."""

@@ -199,6 +199,64 @@ def test_the_ctranslate2_engine_converts_once_checks_its_cache_and_answers_alike
     assert (converted / "model.bin").stat().st_size > 1000
 
 
+def test_english_output_tokens_keep_both_engines_to_the_set_and_score_alike(tmp_path, tiny_gemma, monkeypatch):
+    """Decoding over a summarizer folder's output tokens: both engines write only those tokens, the CTranslate2
+    model (its vocabulary reordered, its output layer cut) reads every prompt token and scores as the whole model
+    renormalised over the set; a folder without the file, or with one made for another tokenizer, decodes over
+    every token."""
+    import numpy as np
+    from transformers import AutoTokenizer
+
+    from cooplens.models.summarizer import (OUTPUT_TOKENS_FILE, GenerativeSummarizer, generator_input,
+                                            tokenizer_fingerprint)
+    from cooplens.training.output_tokens import english_token_ids
+
+    monkeypatch.setenv("COOPLENS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "generator"
+    shutil.copytree(tiny_gemma, folder)
+    # a folder without the list (a newly trained summarizer) decodes over every token, as does one made for
+    # another tokenizer
+    assert GenerativeSummarizer(folder, engine="hf", english_tokens=True).output_tokens is None
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    ids = english_token_ids(tokenizer, ["Dhaka received 3 ambulances from Kolkata on Monday."], ["health", "aid"])
+    assert 300 < len(ids) < len(tokenizer) / 10
+    (folder / OUTPUT_TOKENS_FILE).write_text(json.dumps({"tokenizer": "another", "ids": ids}))
+    assert GenerativeSummarizer(folder, engine="hf", english_tokens=True).output_tokens is None
+    (folder / OUTPUT_TOKENS_FILE).write_text(json.dumps({"tokenizer": tokenizer_fingerprint(tokenizer), "ids": ids}))
+
+    items = [generator_input(["شهر اصفهان ۷۶ کارتن اقلام بهداشتی دریافت کرد."], "fa", ["Isfahan (Iran)"]),
+             generator_input(["Dhaka received 3 ambulances from Kolkata on Monday."], "en", [])]
+    for engine in ("hf", "ctranslate2"):
+        summarizer = GenerativeSummarizer(folder, engine=engine, batch_size=1, english_tokens=True)
+        written = []        # the new token ids of every generation
+        if engine == "hf":
+            generate = summarizer.model.generate
+
+            def recorded(**kw):
+                out = generate(**kw)
+                written.append(out[:, kw["input_ids"].shape[1]:])
+                return out
+            summarizer.model.generate = recorded
+        else:
+            decode = summarizer.decoder.generate
+            summarizer.decoder.generate = lambda *a: written.append(decode(*a)) or written[-1]
+        summarizer.generate(items, task="translation")      # a random model's text may have no full sentence
+        new = [int(t) for batch in written for row in batch for t in row]
+        assert new and set(new) <= set(ids) | {tokenizer.pad_token_id}
+    # the restricted CTranslate2 model scores as the whole one does, renormalised over the output tokens: its
+    # reordered vocabulary reads the Persian prompt and maps its outputs back (on a random tiny model the two
+    # engines differ; the shipped generator's test compares them)
+    whole = GenerativeSummarizer(folder, engine="ctranslate2", batch_size=1)
+    prompt = whole._prompt_ids(items[0], "translation")
+    continuation = tokenizer("Dhaka received 3 ambulances.", add_special_tokens=False)["input_ids"]
+    logits = np.asarray(whole.decoder.model.forward_batch([tokenizer.convert_ids_to_tokens(prompt + continuation)]))
+    logits = logits[0, len(prompt) - 1:-1][:, ids].astype(np.float64)
+    expected = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) \
+        - logits.max(-1, keepdims=True)
+    expected = expected[np.arange(len(continuation)), [ids.index(t) for t in continuation]]
+    assert np.allclose(summarizer.decoder.logprobs([prompt], [continuation])[0], expected, atol=1e-4)
+
+
 def test_the_llamacpp_adapter_holds_every_lora_tensor_under_its_gguf_name_and_is_cached(tmp_path, monkeypatch):
     """The shipped adapter written for llama.cpp: every PEFT tensor, unchanged, under the name llama.cpp's Gemma 3
     graph looks up (the upstream converter's names); rewritten when its cached file fails the hash check."""
@@ -270,7 +328,8 @@ def test_the_llamacpp_engine_writes_the_same_text_alone_batched_and_on_one_or_tw
 def test_the_guard_finds_the_words_the_source_does_not_explain_alike_on_every_engine():
     """The grounding check with the shipped generator: in a translation with an invented person and agency, an
     invented word is the one the source explains least, below 0 (the shipped threshold); every word of the faithful
-    translation is explained; CTranslate2 (shipped) and llama.cpp (where installed) score what transformers scores."""
+    translation is explained; CTranslate2 (shipped) and llama.cpp (where installed) score what transformers scores, and
+    so do both over the English output tokens."""
     import numpy as np
 
     from cooplens.models.faithfulness import english_sentences
@@ -281,16 +340,19 @@ def test_the_guard_finds_the_words_the_source_does_not_explain_alike_on_every_en
     texts = ["Isfahan received 76 cartons of health supplies from the Chinese city of Xi'an.",
              "Isfahan received 76 cartons of health supplies from Dr. Ahmad Jameel of the Oman Red Crescent."]
     folder = REPO / "models" / "shipped" / "summarizer-gemma-lora"
-    engines = ["hf", "ctranslate2"] + (["llama.cpp"] if importlib.util.find_spec("llama_cpp") else [])
+    engines = ["hf", "ctranslate2", "hf-english", "ctranslate2-english"] + (
+        ["llama.cpp"] if importlib.util.find_spec("llama_cpp") else [])
     scored = {}
-    for engine in engines:
-        summarizer = GenerativeSummarizer(folder, engine=engine, batch_size=1)
-        assert summarizer.engine == engine
+    for engine in engines:      # "-english": decoding and scoring over the folder's English output tokens
+        summarizer = GenerativeSummarizer(folder, engine=engine.removesuffix("-english"), batch_size=1,
+                                          english_tokens=engine.endswith("-english"))
+        assert summarizer.engine == engine.removesuffix("-english")
         spans = summarizer.grounding([item, item], texts, task="translation")
         (faithful,), (invented,) = (least_grounded(t, s)(english_sentences(t)) for t, s in zip(texts, spans))
         assert faithful[0] > 0 and invented[0] < 0
         assert invented[1].split("'")[1] in {"Dr", "Ahmad", "Jameel", "Oman", "Red"}, invented
         scored[engine] = np.array([value for s in spans for _, _, value in s])
     assert np.allclose(scored["ctranslate2"], scored["hf"], atol=1e-3)
+    assert np.allclose(scored["ctranslate2-english"], scored["hf-english"], atol=1e-3)
     if "llama.cpp" in scored:        # 4-bit weights: the same verdicts, not the same numbers
         assert np.corrcoef(scored["llama.cpp"], scored["hf"])[0, 1] > 0.9
