@@ -41,6 +41,30 @@ def test_train_saves_a_folder_the_analyzer_loads(tmp_path, tiny_corpus, tiny_enc
     assert abs(sum(result.scope_probabilities.values()) - 1) < 1e-3
 
 
+def test_cached_embeddings_know_another_model_saved_at_the_same_path(tmp_path, tiny_encoder, monkeypatch):
+    """A local base folder is named in the embedding cache by its weight files too: another random encoder saved at
+    the same path is embedded anew (stale embeddings of an earlier model once trained a head that gave NaN)."""
+    import shutil
+
+    import numpy as np
+    import torch
+
+    from cooplens.models.encoder import SentenceEncoder
+    from cooplens.training.train_classifier import cached_embeddings
+
+    monkeypatch.setenv("COOPLENS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "encoder"
+    shutil.copytree(tiny_encoder, folder)
+    cfg = {"base_model": str(folder), "window_tokens": 64, "input_prefix": "query: "}
+    texts = ["Iran and Iraq signed a health memorandum in Baghdad."]
+    first = cached_embeddings(SentenceEncoder(str(folder)), texts, cfg)
+    torch.manual_seed(1)
+    BertModel(BertConfig.from_pretrained(folder)).save_pretrained(folder)
+    second = cached_embeddings(SentenceEncoder(str(folder)), texts, cfg)
+    assert not np.allclose(first, second)
+    assert np.array_equal(cached_embeddings(SentenceEncoder(str(folder)), texts, cfg), second)
+
+
 def test_heads_from_several_seeds_average_into_one_linear_head(tmp_path, tiny_corpus, tiny_encoder):
     """head_seeds: the saved head is the mean of the heads each seed trains alone (so its logits are their mean)."""
     import numpy as np

@@ -181,8 +181,13 @@ def cached_embeddings(encoder, texts: list, cfg: dict) -> np.ndarray:
     def key(text: str) -> str:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
-    setting = hashlib.sha256(json.dumps([cfg["base_model"], cfg["window_tokens"], cfg["input_prefix"]],
-                                        ensure_ascii=False).encode()).hexdigest()[:16]
+    base = Path(str(cfg["base_model"]))
+    # a registry name is pinned and hash-checked; a local folder is named by its weight files too, so another model
+    # saved at the same path (a retrained base, a test's random encoder) is embedded anew, not read from the cache
+    files = [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in sorted(base.glob("*"))
+             if f.suffix in (".safetensors", ".bin")] if base.is_dir() else []
+    setting = hashlib.sha256(json.dumps([cfg["base_model"], cfg["window_tokens"], cfg["input_prefix"]] +
+                                        ([files] if files else []), ensure_ascii=False).encode()).hexdigest()[:16]
     path = cache_dir() / "embeddings" / f"{Path(str(cfg['base_model'])).name}-{setting}.npz"
     cached = dict(np.load(path)) if path.exists() else {}
     missing = [t for t in dict.fromkeys(texts) if key(t) not in cached]
