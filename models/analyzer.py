@@ -66,6 +66,10 @@ def fuse_scope(model_probs: dict, party_probs: dict) -> dict:
         return party_probs
     product = {s: model_probs[s] * party_probs.get(s, 1.0) for s in model_probs}
     total = sum(product.values())
+    if not total > 0:
+        # each gives 0 to the other's every scope (a sharply calibrated head's probabilities underflow to 0):
+        # the head's own answer, not 0 / 0
+        return dict(model_probs)
     return {s: p / total for s, p in product.items()}
 
 

@@ -79,9 +79,10 @@ class SummarizerConfig:
     # "llama.cpp": the published Gemma 3 270M GGUF + the adapter (CPU, the `llamacpp` extra; quantization unused)
     engine: str = "hf"
     quantization: str = "float32"
-    # decode over the summarizer folder's English output tokens only (its output_tokens.json; either engine):
-    # the output layer is most of the generator's weights, and greedy text is unchanged wherever the full model's
-    # choice is one of them (eval/RESULTS.md, "English output tokens"); a folder without the file decodes every token
+    # decode over the summarizer folder's English output tokens only (its output_tokens.json; the transformers and
+    # CTranslate2 engines, not llama.cpp): the output layer is most of the generator's weights, and greedy text is
+    # unchanged wherever the full model's choice is one of them (eval/RESULTS.md, "English output tokens"); a folder
+    # without the file decodes every token
     english_tokens: bool = False
 
 

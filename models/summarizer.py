@@ -192,7 +192,8 @@ class GenerativeSummarizer:
     Seq2seq if its config is encoder-decoder, else causal LM."""
 
     def __init__(self, name_or_path: str | Path, device: str | None = None, num_beams: int = 1, batch_size: int = 8,
-                 dtype: str = "float32", engine: str = "hf", quantization: str = "float32", english_tokens: bool = False):
+                 dtype: str = "float32", engine: str = "hf", quantization: str = "float32",
+                 english_tokens: bool = False):
         from transformers import AutoConfig, AutoTokenizer
 
         from cooplens.models.fetch import resolve_base_model

@@ -71,6 +71,7 @@ def tiny_corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_mt5(tmp_path_factory, e5_path):
     """A 1-layer random mT5 with the XLM-R vocabulary (shared with mT5's family): the seq2seq path, no download."""
+    import torch
     from transformers import AutoTokenizer, MT5Config, MT5ForConditionalGeneration
 
     folder = tmp_path_factory.mktemp("tiny-mt5")
@@ -78,6 +79,7 @@ def tiny_mt5(tmp_path_factory, e5_path):
     config = MT5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=1, num_heads=2,
                        decoder_start_token_id=tokenizer.pad_token_id, pad_token_id=tokenizer.pad_token_id,
                        eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(0)        # its random weights must not depend on the tests that ran before
     MT5ForConditionalGeneration(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -86,6 +88,7 @@ def tiny_mt5(tmp_path_factory, e5_path):
 @pytest.fixture(scope="session")
 def tiny_gemma(tmp_path_factory, e5_path):
     """A 2-layer random Gemma 3 decoder (the shipped summarizer's architecture) with the XLM-R vocabulary."""
+    import torch
     from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
 
     folder = tmp_path_factory.mktemp("tiny-gemma")
@@ -94,6 +97,7 @@ def tiny_gemma(tmp_path_factory, e5_path):
                               num_attention_heads=2, num_key_value_heads=1, head_dim=16, sliding_window=64,
                               max_position_embeddings=1024, pad_token_id=tokenizer.pad_token_id,
                               bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(0)        # its random weights must not depend on the tests that ran before
     Gemma3ForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder

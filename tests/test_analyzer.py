@@ -132,6 +132,10 @@ def test_scope_is_the_head_times_the_parties_evidence():
                        {"domestic": 0.2, "bilateral": 0.6, "multilateral": 0.2})
     assert max(fused, key=fused.get) == "bilateral" and sum(fused.values()) == pytest.approx(1)
     assert fuse_scope({}, {"domestic": 0.6}) == {"domestic": 0.6}     # no scope head: the parties alone
+    # sources that exclude each other (a head's probabilities underflowed to 0): the head's answer, never NaN
+    assert fuse_scope({"domestic": 0.0, "bilateral": 0.0, "multilateral": 1.0},
+                      {"domestic": 0.3, "bilateral": 0.7, "multilateral": 0.0}) == {
+        "domestic": 0.0, "bilateral": 0.0, "multilateral": 1.0}
 
 
 def test_a_saved_model_folder_loads_from_anywhere_with_the_same_answers(tmp_path, analyzer, seeds, monkeypatch):

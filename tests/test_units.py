@@ -5,7 +5,7 @@ import pytest
 
 from cooplens.models.parties import Gazetteer
 from cooplens.models.summarizer import dates_in
-from cooplens.training.calibration import fit_logistic, tune_thresholds
+from cooplens.training.calibration import fit_logistic, fit_temperature, tune_thresholds
 
 
 def test_fit_logistic_recovers_a_known_slope():
@@ -14,6 +14,16 @@ def test_fit_logistic_recovers_a_known_slope():
     y = (rng.random(4000) < 1 / (1 + np.exp(-(2.0 * x[:, 0] - 1.0)))).astype(float)
     w, b = fit_logistic(x, y)
     assert w == pytest.approx(2.0, abs=0.5) and b == pytest.approx(-1.0, abs=0.3)     # lightly shrunk by its L2
+
+
+def test_fit_temperature_sharpens_or_softens_and_never_returns_nan():
+    rng = np.random.default_rng(0)
+    labels = np.eye(3)[rng.integers(0, 3, 600)]
+    sure = labels * 2.0 + rng.normal(scale=0.5, size=labels.shape)     # right, but under-confident
+    assert fit_temperature(sure, labels, "softmax") < 1
+    assert fit_temperature(sure * 40, labels, "softmax") > 1            # the same, over-confident
+    broken = np.array([[np.inf, 0.0, 0.0], [0.0, 1.0, 0.0]])            # a diverged head: the fit cannot converge
+    assert fit_temperature(broken, np.array([[0, 1, 0], [0, 1, 0.0]]), "softmax") == 1.0
 
 
 def test_tune_thresholds_picks_the_best_f1_and_defaults_without_positives():

@@ -47,7 +47,9 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, kind: str) -> float:
         return loss
 
     optimiser.step(closure)
-    return float(np.clip(log_t.exp().item(), 0.05, 20.0))
+    temperature = log_t.exp().item()
+    # a diverged fit (non-finite logits) would make every probability NaN: no scaling then
+    return float(np.clip(temperature, 0.05, 20.0)) if np.isfinite(temperature) else 1.0
 
 
 def tune_thresholds(probs: np.ndarray, labels: np.ndarray, names: tuple) -> dict:
