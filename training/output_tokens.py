@@ -40,10 +40,9 @@ def english_texts(corpus: Path, parallel: Path) -> list:
 
 def english_token_ids(tokenizer, texts: list, words: list) -> list:
     forms = [form for w in words for form in (w, " " + w, w.capitalize(), " " + w.capitalize(), " " + w.upper())]
-    ids = set()
-    for start in range(0, len(forms) + len(texts), 4096):
-        chunk = (forms + texts)[start:start + 4096]
-        for encoded in tokenizer(chunk, add_special_tokens=False)["input_ids"]:
+    strings, ids = forms + texts, set()
+    for start in range(0, len(strings), 4096):
+        for encoded in tokenizer(strings[start:start + 4096], add_special_tokens=False)["input_ids"]:
             ids.update(encoded)
     vocabulary = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
     ids.update(i for i, t in enumerate(vocabulary)
@@ -58,8 +57,7 @@ def main(argv=None):
     from transformers import AutoTokenizer
     from wordfreq import top_n_list
 
-    from cooplens.models.fetch import resolve_base_model
-    from cooplens.models.summarizer import OUTPUT_TOKENS_FILE, tokenizer_fingerprint
+    from cooplens.models.summarizer import OUTPUT_TOKENS_FILE, generator_weights, tokenizer_fingerprint
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", help="a summarizer folder (its adapter names the base tokenizer)")
@@ -67,10 +65,7 @@ def main(argv=None):
     parser.add_argument("--parallel", default="data/parallel")
     args = parser.parse_args(argv)
     folder = Path(args.folder)
-    adapter = folder / "adapter_config.json"
-    weights = (resolve_base_model(json.loads(adapter.read_text())["base_model_name_or_path"]) if adapter.exists()
-               else str(folder))
-    tokenizer = AutoTokenizer.from_pretrained(weights)
+    tokenizer = AutoTokenizer.from_pretrained(generator_weights(folder))
     ids = english_token_ids(tokenizer, english_texts(Path(args.corpus), Path(args.parallel)),
                             top_n_list("en", ENGLISH_WORDS, wordlist="large"))
     (folder / OUTPUT_TOKENS_FILE).write_text(json.dumps(

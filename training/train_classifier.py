@@ -188,7 +188,7 @@ def cached_embeddings(encoder, texts: list, cfg: dict) -> np.ndarray:
              if f.suffix in (".safetensors", ".bin")] if base.is_dir() else []
     setting = hashlib.sha256(json.dumps([cfg["base_model"], cfg["window_tokens"], cfg["input_prefix"]] +
                                         ([files] if files else []), ensure_ascii=False).encode()).hexdigest()[:16]
-    path = cache_dir() / "embeddings" / f"{Path(str(cfg['base_model'])).name}-{setting}.npz"
+    path = cache_dir() / "embeddings" / f"{base.name}-{setting}.npz"
     cached = dict(np.load(path)) if path.exists() else {}
     missing = [t for t in dict.fromkeys(texts) if key(t) not in cached]
     if missing:
