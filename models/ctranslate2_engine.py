@@ -11,6 +11,7 @@ import json
 import logging
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import ctranslate2
@@ -134,7 +135,10 @@ class CTranslate2Decoder:
     def logprobs(self, prompts: list, continuations: list) -> list:
         """log p of each continuation token after its prompt; each sequence scored alone (batch-independent)."""
         if self.output_tokens is not None:
-            return [self._restricted_logprobs(p, c) for p, c in zip(prompts, continuations)]
+            # forward_batch runs one sequence on one worker: the workers (one per core) score side by side, each
+            # sequence still alone, so the scores are the same as one after another (tests/test_summarizer.py)
+            with ThreadPoolExecutor(self.model.num_generators) as workers:
+                return list(workers.map(self._restricted_logprobs, prompts, continuations))
         results = self.model.score_batch([self.tokenizer.convert_ids_to_tokens(p + c)
                                           for p, c in zip(prompts, continuations)], max_batch_size=1)
         # log_probs[k] is the log p of token k + 1 given the tokens before it

@@ -255,6 +255,11 @@ def test_english_output_tokens_keep_both_engines_to_the_set_and_score_alike(tmp_
         - logits.max(-1, keepdims=True)
     expected = expected[np.arange(len(continuation)), [ids.index(t) for t in continuation]]
     assert np.allclose(summarizer.decoder.logprobs([prompt], [continuation])[0], expected, atol=1e-4)
+    # several texts are scored side by side, one per worker, each exactly as it scores alone
+    prompts, continuations = [prompt, prompt[:6], prompt, prompt[:9]], [continuation, continuation[:3]] * 2
+    together = summarizer.decoder.logprobs(prompts, continuations)
+    assert all(np.array_equal(summarizer.decoder.logprobs([p], [c])[0], scores)
+               for p, c, scores in zip(prompts, continuations, together))
 
 
 def test_the_llamacpp_adapter_holds_every_lora_tensor_under_its_gguf_name_and_is_cached(tmp_path, monkeypatch):
