@@ -224,6 +224,8 @@ class GenerativeSummarizer:
         # decoding over the folder's English tokens only: the output layer is most of the model's weights, and
         # greedy text is unchanged wherever the full model's choice is English (training/output_tokens.py)
         self.output_tokens = read_output_tokens(self.folder, self.tokenizer) if english_tokens else None
+        # the logits processors that keep the HF engine's decoding and scoring to them (built once: 110k ids)
+        self.only_output_tokens = [] if self.output_tokens is None else [OnlyTokens(self.output_tokens)]
         # CTranslate2 and llama.cpp run decoder-only generators on the CPU; seq2seq checkpoints and GPUs use HF
         self.engine = engine if engine in ("ctranslate2", "llama.cpp") and not self.is_seq2seq \
             and self.device.type == "cpu" else "hf"
@@ -300,7 +302,7 @@ class GenerativeSummarizer:
                                             num_beams=self.num_beams, do_sample=False,
                                             no_repeat_ngram_size=self.settings.no_repeat_ngram_size,
                                             pad_token_id=self.tokenizer.pad_token_id,
-                                            logits_processor=LogitsProcessorList(self._only_output_tokens()))
+                                            logits_processor=LogitsProcessorList(self.only_output_tokens))
             if not self.is_seq2seq:
                 generated = generated[:, batch["input_ids"].shape[1]:]
             for i, text in zip(chunk, self._texts(generated)):
@@ -344,14 +346,10 @@ class GenerativeSummarizer:
                 logits = self.model(input_ids=torch.tensor([prompt], device=self.device), labels=target).logits[0]
             else:
                 logits = self.model(torch.tensor([prompt + continuation], device=self.device)).logits[0, len(prompt) - 1:-1]
-            for only in self._only_output_tokens():
+            for only in self.only_output_tokens:
                 logits = only(None, logits)
             scores.append(torch.log_softmax(logits.float(), -1).gather(1, target.T)[:, 0].cpu().numpy())
         return scores
-
-    def _only_output_tokens(self) -> list:
-        """The logits processors that keep decoding (and scoring) to the English output tokens, if set."""
-        return [] if self.output_tokens is None else [OnlyTokens(self.output_tokens)]
 
     def _texts(self, generated) -> list:
         """Generated token ids -> one-line texts cut back to their last full sentence (either engine)."""
