@@ -61,6 +61,19 @@ def test_names_are_traced_across_scripts_and_invented_ones_are_not():
     assert bad.text == "" and "Jameel" in " ".join(bad.dropped[0][1])
 
 
+def test_an_invented_name_is_caught_inside_a_span_that_holds_a_real_party():
+    """A real party (Iran) in the span used to vouch for the whole span (real dev fa_coop-038: the source's Iran
+    University of Medical Sciences became "Shahid Beheshti"); demonyms and generic words still pass."""
+    source = "تفاهم‌نامه همکاری میان دانشگاه علوم پزشکی ایران و مجمع خیرین کشور امضا شد"
+    bad = guard("A memorandum between Iran's Shahid Beheshti University of Medical Sciences and charities was signed.",
+                source)
+    assert bad.text == "" and "Shahid Beheshti" in " ".join(bad.dropped[0][1])
+    ok = guard("An Iranian university signed a memorandum with Iran University of Medical Sciences.", source)
+    assert ok.text and not ok.dropped
+    indian = guard("A meeting was held at the Indian High Commission in Dhaka.", "ঢাকায় ভারতীয় হাইকমিশনে সভা হয়।", "bn")
+    assert indian.text and not indian.dropped
+
+
 def test_bengali_names_and_numbers_written_as_words_are_checked():
     source = "মালদ্বীপের স্বাস্থ্যমন্ত্রী আবদুল্লাহ খালেদের সঙ্গে ঢাকায় সাক্ষাৎ হয়। ২০০ জন নার্স প্রশিক্ষণ পাবেন।"
     assert guard("Maldivian Health Minister Abdullah Khaled met officials in Dhaka.", source, "bn").text
@@ -75,6 +88,18 @@ def test_a_figure_with_a_scale_word_is_one_fact_in_any_language():
     assert guard("The World Bank will lend 1.5 billion taka.", source, "bn").text        # 150 crore
     assert not guard("Bangladesh received 20 million vaccine doses.", source, "bn").text   # 20 lakh = 2 million
     assert guard("Bangladesh received 2 million vaccine doses.", source, "bn").text
+
+
+def test_a_sentence_that_repeats_itself_is_dropped():
+    """Loops inside one sentence, from the hand-labelled real summaries; a name of generic words said twice is not
+    one (two universities of medical sciences)."""
+    source = "Iran and China signed a health memorandum in Tehran. The Chinese health minister met Tehran officials."
+    for looped, loop in [("The Chinese health minister met the Chinese health minister in Tehran.", "the chinese health"),
+                         ("The memorandum between Iran and Iran was signed in Tehran.", "Iran and Iran")]:
+        guarded = guard(looped, source, "en")
+        assert guarded.text == "" and f"repeats itself: '{loop}'" in guarded.dropped[0][1]
+    universities = "Mashhad University of Medical Sciences and Tehran University of Medical Sciences signed a memorandum."
+    assert guard(universities, "مشهد دانشگاه علوم پزشکی تهران تفاهم‌نامه").text == universities
 
 
 def test_a_repeated_sentence_and_an_unsupported_one_are_dropped():
