@@ -39,6 +39,8 @@ ENGINES = {      # every engine names all the settings it depends on: a model fo
     # "-english": the output layer cut to the summarizer's English tokens (training/output_tokens.py)
     "ct2-fp32-english": engine("float32", "ctranslate2", batch_size=1, english_tokens=True, quantization="float32"),
     "ct2-int8-english": engine("float32", "ctranslate2", batch_size=1, english_tokens=True, quantization="int8"),
+    "ct2-fp32-english-bf16-encoder": engine("bfloat16", "ctranslate2", batch_size=1, english_tokens=True,
+                                            quantization="float32"),
     "ct2-int8-english-bf16-encoder": engine("bfloat16", "ctranslate2", batch_size=1, english_tokens=True,
                                             quantization="int8"),
     "llamacpp-q4": engine("float32", "llama.cpp", batch_size=1),

@@ -225,7 +225,15 @@ class Analyzer:
     @property
     def model_info(self) -> dict:
         return {"name": self.config.name, "version": self.config.version, "classifier": self.config.classifier.kind,
-                "summarizer": self.config.summarizer.kind, "base_models": self.config.base_models}
+                "summarizer": self.config.summarizer.kind, "base_models": self.config.base_models,
+                "encoder_dtype": self.encoder_dtype}
+
+    @property
+    def encoder_dtype(self) -> str:
+        """The dtype the classifier's encoder runs in: "auto" resolves by hardware, and bfloat16 moves a probability
+        in its third decimal, so every result says which it was."""
+        encoder = getattr(self.classifier, "encoder", self.classifier).model
+        return str(encoder.dtype).removeprefix("torch.")
 
     @property
     def thresholds(self) -> dict:

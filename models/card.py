@@ -21,6 +21,9 @@ WHAT = {
 }
 
 
+DTYPES = {"auto": "bfloat16 where the hardware runs it fast (a CPU with AMX / AVX512-BF16, a GPU), float32 elsewhere"}
+
+
 def id_prefixes(prefixes) -> str:
     """A recipe's id prefixes (one string or a list) as the card writes them."""
     return " or ".join(f"`{p}`" for p in ([prefixes] if isinstance(prefixes, str) else prefixes))
@@ -53,7 +56,8 @@ def model_card(config: PipelineConfig, type_names: tuple, scope_names: tuple) ->
         f"- English summary: {summarizer}",
     ]
     if spec.kind in ("sequence_classification", "embedding_head"):
-        lines.append(f"- inference: sentences packed into {spec.window_tokens}-token windows, type logits max-pooled")
+        lines.append(f"- inference: sentences packed into {spec.window_tokens}-token windows, type logits max-pooled; "
+                     f"the encoder in {DTYPES.get(spec.dtype, spec.dtype)}")
     if recipe:
         heads = (f" (and the next {recipe['head_seeds'] - 1}: the heads of {recipe['head_seeds']} seeds averaged)"
                  if recipe.get("head_seeds", 1) > 1 else "")

@@ -50,23 +50,16 @@ def restrict_output(spec, output_tokens: list) -> None:
     spec.register_vocabulary([spec._vocabulary[i] for i in order.tolist()])
 
 
-def sha256_of_folder(folder: Path) -> str:
-    from cooplens.models.fetch import sha256_of
-
-    return hashlib.sha256("".join(f"{p.name}:{sha256_of(p)}\n" for p in sorted(folder.iterdir())
-                                  if p.name != MANIFEST).encode()).hexdigest()
-
-
 def converted_folder(key: str, quantization: str, load_merged_model, tokenizer,
                      output_tokens: list | None = None) -> Path:
     """The CTranslate2 folder for this key: converted now from load_merged_model() (a torch model) if it is
     not cached yet or fails its hash check; its output layer restricted to output_tokens if given."""
-    from cooplens.models.fetch import cache_dir
+    from cooplens.models.fetch import cache_dir, sha256_of_folder
 
     folder = cache_dir() / "ctranslate2" / key
     manifest = folder / MANIFEST
     if manifest.exists():
-        if json.loads(manifest.read_text())["sha256"] == sha256_of_folder(folder):
+        if json.loads(manifest.read_text())["sha256"] == sha256_of_folder(folder, MANIFEST):
             return folder
         logger.warning("%s fails its sha256 check: converting again", folder)
     shutil.rmtree(folder, ignore_errors=True)
@@ -78,8 +71,8 @@ def converted_folder(key: str, quantization: str, load_merged_model, tokenizer,
         tokenizer.save_pretrained(merged)
         built = Path(tmp) / "ct2"
         OutputRestrictedConverter(str(merged), output_tokens).convert(str(built), quantization=quantization)
-        (built / MANIFEST).write_text(json.dumps({"sha256": sha256_of_folder(built), "quantization": quantization,
-                                                  "ctranslate2": ctranslate2.__version__,
+        (built / MANIFEST).write_text(json.dumps({"sha256": sha256_of_folder(built, MANIFEST),
+                                                  "quantization": quantization, "ctranslate2": ctranslate2.__version__,
                                                   "output_tokens": None if output_tokens is None
                                                   else len(output_tokens)}) + "\n")
         built.rename(folder)       # atomic: a half-written folder is never seen as converted

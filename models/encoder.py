@@ -1,7 +1,10 @@
 """A sentence encoder over any Hugging Face encoder folder (e5, EmbeddingGemma): mean pooling, L2 normalisation."""
+from pathlib import Path
+
 import numpy as np
 import torch
 
+from cooplens.models.fetch import bfloat16_copy
 from cooplens.models.runtime import pick_device, quiet_transformers, torch_dtype, unpadded_batches
 
 
@@ -19,10 +22,12 @@ class SentenceEncoder:
 
         self.path = path
         self.device = pick_device(device)
+        dtype = torch_dtype(dtype, self.device)
         with quiet_transformers():     # the pooler we never use is reported missing on every load
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            # loaded straight into the target dtype: loading fp32 and then casting held both copies at once
-            self.model = AutoModel.from_pretrained(path, dtype=torch_dtype(dtype, self.device)).to(self.device).eval()
+            # a local folder in bfloat16 loads from its bf16 copy: casting fp32 weights first reads all of them
+            weights = bfloat16_copy(path) if dtype == torch.bfloat16 and Path(path).is_dir() else path
+            self.model = AutoModel.from_pretrained(weights, dtype=dtype).to(self.device).eval()
         self.max_length = max_length
         self.batch_size = batch_size
 

