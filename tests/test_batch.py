@@ -63,7 +63,8 @@ def test_fetch_models_prepares_a_model_and_refuses_an_unknown_name(capsys):
     from cooplens.models.fetch import cache_dir
 
     assert main(["fetch-models", "cooplens-e5-head"]) == 0
-    assert "cooplens-e5-head: ready (e5-small, gemma3-270m; generator engine ctranslate2)" in capsys.readouterr().out
+    assert ("cooplens-e5-head: ready (e5-small, gemma3-270m; encoder in float32; generator engine ctranslate2)"
+            in capsys.readouterr().out)
     assert list((cache_dir() / "ctranslate2").glob("*/cooplens-ct2.json"))    # converted ahead of first use
     assert main(["fetch-models", "no-such-model"]) == 2
     assert "neither a registry name" in capsys.readouterr().err

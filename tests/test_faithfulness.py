@@ -61,19 +61,6 @@ def test_names_are_traced_across_scripts_and_invented_ones_are_not():
     assert bad.text == "" and "Jameel" in " ".join(bad.dropped[0][1])
 
 
-def test_an_invented_name_is_caught_inside_a_span_that_holds_a_real_party():
-    """A real party (Iran) in the span used to vouch for the whole span (real dev fa_coop-038: the source's Iran
-    University of Medical Sciences became "Shahid Beheshti"); demonyms and generic words still pass."""
-    source = "تفاهم‌نامه همکاری میان دانشگاه علوم پزشکی ایران و مجمع خیرین کشور امضا شد"
-    bad = guard("A memorandum between Iran's Shahid Beheshti University of Medical Sciences and charities was signed.",
-                source)
-    assert bad.text == "" and "Shahid Beheshti" in " ".join(bad.dropped[0][1])
-    ok = guard("An Iranian university signed a memorandum with Iran University of Medical Sciences.", source)
-    assert ok.text and not ok.dropped
-    indian = guard("A meeting was held at the Indian High Commission in Dhaka.", "ঢাকায় ভারতীয় হাইকমিশনে সভা হয়।", "bn")
-    assert indian.text and not indian.dropped
-
-
 def test_bengali_names_and_numbers_written_as_words_are_checked():
     source = "মালদ্বীপের স্বাস্থ্যমন্ত্রী আবদুল্লাহ খালেদের সঙ্গে ঢাকায় সাক্ষাৎ হয়। ২০০ জন নার্স প্রশিক্ষণ পাবেন।"
     assert guard("Maldivian Health Minister Abdullah Khaled met officials in Dhaka.", source, "bn").text
