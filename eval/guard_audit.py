@@ -63,7 +63,7 @@ def split_kept(text: str) -> list:
 def score(sentences_path: Path, labels_path: Path) -> dict:
     """Precision / recall of the guard at flagging unsupported sentences (labels: supported | partly | invented;
     partly and invented count as unsupported), and the same for each support threshold alone."""
-    from cooplens.models.faithfulness import check_against_source, repeats_itself, states_nothing
+    from cooplens.models.faithfulness import fact_check_reasons
     from cooplens.models.parties import Gazetteer
 
     gazetteer = Gazetteer.load()
@@ -73,10 +73,9 @@ def score(sentences_path: Path, labels_path: Path) -> dict:
     bad = np.array([labels[(r["id"], r["sentence"])] != "supported" for r in rows])
 
     def fact_check_fails(r) -> bool:       # the guard's fact checks as the code stands now (not as dumped)
-        report = check_against_source(r["sentence"], r["source"], gazetteer.find(r["source"], r["lang"]),
-                                      lambda text: gazetteer.find(text, "en"))
-        return (bool(report.untraced_numbers or report.untraced_names) or "repeats an earlier sentence" in r["reasons"]
-                or states_nothing(r["sentence"]) or bool(repeats_itself(r["sentence"])))
+        reasons = fact_check_reasons(r["sentence"], r["source"], gazetteer.find(r["source"], r["lang"]),
+                                     lambda text: gazetteer.find(text, "en"))
+        return bool(reasons) or "repeats an earlier sentence" in r["reasons"]
 
     flagged = np.array([fact_check_fails(r) for r in rows])
 

@@ -349,6 +349,17 @@ class GuardedSummary:
                 "grounding": {sentence: [round(score, 3), where] for sentence, (score, where) in self.grounding.items()}}
 
 
+def fact_check_reasons(sentence: str, source: str, source_parties: list, find_english_parties, roles=None) -> list:
+    """Why one English sentence fails the checks that need no model pass (facts traced, roles kept, a claim made,
+    no loop): the guard's first stage, and what the guard audit scores."""
+    report = check_against_source(sentence, source, source_parties, find_english_parties)
+    return ([f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names] +
+            [f"reverses who gave to whom: the source has {name} as the {source_role}, not the {said}"
+             for name, said, source_role in (roles(sentence) if roles else [])] +
+            (["states nothing: only names (a dateline or a heading fragment)"] if states_nothing(sentence) else [])
+            + ([f"repeats itself: '{loop}'"] if (loop := repeats_itself(sentence)) else []))
+
+
 def guard_summary(summary: str, source: str, source_parties: list, find_english_parties, support=None,
                   support_threshold: float = 0.0, grounding=None, grounding_threshold: float | None = None,
                   roles=None) -> GuardedSummary:
@@ -357,20 +368,9 @@ def guard_summary(summary: str, source: str, source_parties: list, find_english_
     closest source sentence (None: not checked); grounding: sentences -> (score, where) of each sentence's word
     that the source explains least (summarizer.least_grounded; None or threshold None: not checked); roles:
     sentence -> the parties it gives the opposite role from the source's actors (swapped_roles; None: not checked)."""
-    def check(text):
-        return check_against_source(text, source, source_parties, find_english_parties)
-
-    def cheap_reasons(sentence):
-        """The checks with no model pass: facts traced, roles kept, a claim made."""
-        report = check(sentence)
-        return ([f"not in the source: {fact}" for fact in report.untraced_numbers + report.untraced_names] +
-                [f"reverses who gave to whom: the source has {name} as the {source_role}, not the {said}"
-                 for name, said, source_role in (roles(sentence) if roles else [])] +
-                (["states nothing: only names (a dateline or a heading fragment)"] if states_nothing(sentence) else [])
-                + ([f"repeats itself: '{loop}'"] if (loop := repeats_itself(sentence)) else []))
-
     sentences = english_sentences(summary)
-    failing = [cheap_reasons(sentence) for sentence in sentences]
+    failing = [fact_check_reasons(sentence, source, source_parties, find_english_parties, roles)
+               for sentence in sentences]
     # the support check costs an encoder pass over the sentence and its sources: a sentence that failed the fact,
     # role and claim checks is dropped whatever its support, so it is not scored (its support is not recorded)
     traced = [sentence for sentence, reasons in zip(sentences, failing) if not reasons]
@@ -389,4 +389,5 @@ def guard_summary(summary: str, source: str, source_parties: list, find_english_
             reasons.append("repeats an earlier sentence")
         (dropped.append((sentence, reasons)) if reasons else kept.append(sentence))
     grounding_scores = {s: least for s, least in zip(sentences, grounded) if least is not None}
-    return GuardedSummary(" ".join(kept), check(summary), dropped, supported, grounding_scores)
+    return GuardedSummary(" ".join(kept), check_against_source(summary, source, source_parties, find_english_parties),
+                          dropped, supported, grounding_scores)
