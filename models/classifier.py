@@ -16,7 +16,7 @@ import torch
 
 from cooplens.models.config import ClassifierConfig
 from cooplens.models.encoder import SentenceEncoder, mean_pool
-from cooplens.models.runtime import pick_device, quiet_transformers, torch_dtype, unpadded_batches
+from cooplens.models.runtime import pick_device, quiet_transformers, torch_dtype, bucketed_batches
 from cooplens.models.taxonomy import Taxonomy
 from cooplens.models.text import informative
 
@@ -235,7 +235,7 @@ class SequenceClassifier(WindowedClassifier):
     @torch.inference_mode()
     def logits(self, texts: list) -> np.ndarray:
         rows = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
-        for idx, batch in unpadded_batches(self.tokenizer, [self.prefix + t for t in texts], self.max_length,
+        for idx, batch in bucketed_batches(self.tokenizer, [self.prefix + t for t in texts], self.max_length,
                                            self.config.batch_size, self.device):
             rows[idx] = self.model(**batch).logits.float().cpu().numpy()
         return rows
@@ -246,7 +246,7 @@ class SequenceClassifier(WindowedClassifier):
         guard's cross-lingual similarity, with no second encoder in memory."""
         prefix = self.prefix if prefix is None else prefix
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
-        for idx, batch in unpadded_batches(self.tokenizer, [prefix + t for t in texts], self.max_length,
+        for idx, batch in bucketed_batches(self.tokenizer, [prefix + t for t in texts], self.max_length,
                                            self.config.batch_size, self.device):
             hidden = self.model.base_model(**batch).last_hidden_state
             pooled = torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from cooplens.models.fetch import bfloat16_copy
-from cooplens.models.runtime import pick_device, quiet_transformers, torch_dtype, unpadded_batches
+from cooplens.models.runtime import pick_device, quiet_transformers, torch_dtype, bucketed_batches
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -34,7 +34,7 @@ class SentenceEncoder:
     @torch.inference_mode()
     def encode(self, texts: list, prefix: str = "query: ") -> np.ndarray:
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
-        for idx, batch in unpadded_batches(self.tokenizer, [prefix + t for t in texts], self.max_length,
+        for idx, batch in bucketed_batches(self.tokenizer, [prefix + t for t in texts], self.max_length,
                                            self.batch_size, self.device):
             hidden = self.model(**batch).last_hidden_state
             pooled = torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)

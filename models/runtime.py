@@ -7,6 +7,10 @@ import numpy as np
 
 logger = logging.getLogger("cooplens")
 
+# encoder inputs are padded up to a multiple of this many tokens (bucketed_batches): on 20 real dev articles analysed
+# one at a time, 16 and 32 gave the same speed and 8 was slower (eval/RESULTS.md, "Length buckets")
+BUCKET_TOKENS = 16
+
 
 def pick_device(device: str | None = None):
     """An explicit device as given; otherwise CUDA when there is one, else the CPU."""
@@ -51,24 +55,34 @@ def length_sorted_batches(lengths: list, batch_size: int):
         yield order[start:start + batch_size]
 
 
-def unpadded_batches(tokenizer, texts: list, max_length: int, batch_size: int, device):
-    """(indices, model inputs) for batches of texts that tokenize to exactly the same length, so no batch holds
-    padding. A text's vector then does not depend on the texts it shares a batch with (padding changed the float
-    sums, so a probability could move with the batch composition: issue #12), and no time goes into padding."""
+def length_bucket(tokens: int, max_length: int) -> int:
+    """The padded length of a text of this many tokens: the next multiple of BUCKET_TOKENS (at most max_length)."""
+    return min(max_length, -(-tokens // BUCKET_TOKENS) * BUCKET_TOKENS)
+
+
+def bucketed_batches(tokenizer, texts: list, max_length: int, batch_size: int, device):
+    """(indices, model inputs) for batches of texts whose lengths round up to the same multiple of BUCKET_TOKENS,
+    each padded to that length. How much padding a text gets depends on its own length only, so its vector does not
+    depend on the texts it shares a batch with (padding to the batch's longest text changed the float sums, so a
+    probability could move with the batch composition: issue #12); and the sentences of one article need a few
+    passes, not one per distinct length (the web UI's single article)."""
     import torch
 
     if not texts:          # the tokenizer fails on an empty list (an article with nothing left to embed)
         return
     ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     by_length = {}
     for i, row in enumerate(ids):
-        by_length.setdefault(len(row), []).append(i)
+        by_length.setdefault(length_bucket(len(row), max_length), []).append(i)
     for length in sorted(by_length, reverse=True):
         group = by_length[length]
         for start in range(0, len(group), batch_size):
             idx = np.array(group[start:start + batch_size])
-            input_ids = torch.tensor([ids[i] for i in idx], device=device)
-            yield idx, {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+            input_ids = torch.tensor([ids[i] + [pad] * (length - len(ids[i])) for i in idx], device=device)
+            attention_mask = torch.tensor([[1] * len(ids[i]) + [0] * (length - len(ids[i])) for i in idx],
+                                          device=device)
+            yield idx, {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
 @contextlib.contextmanager

