@@ -1,5 +1,5 @@
-"""Where the models run: device choice, length-sorted batching, and quiet model loading. One place for all three,
-so the encoder, the classifier and the generator batch and place tensors the same way."""
+"""Where the models run: device choice, length-sorted and length-bucketed batching, and quiet model loading. One
+place for all three, so the encoder, the classifier and the generator batch and place tensors the same way."""
 import contextlib
 import logging
 
