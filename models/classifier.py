@@ -16,7 +16,7 @@ import torch
 
 from cooplens.models.config import ClassifierConfig
 from cooplens.models.encoder import SentenceEncoder, mean_pool
-from cooplens.models.runtime import pick_device, quiet_transformers, torch_dtype, bucketed_batches
+from cooplens.models.runtime import bucketed_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.taxonomy import Taxonomy
 from cooplens.models.text import informative
 

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from cooplens.models.fetch import bfloat16_copy
-from cooplens.models.runtime import pick_device, quiet_transformers, torch_dtype, bucketed_batches
+from cooplens.models.runtime import bucketed_batches, pick_device, quiet_transformers, torch_dtype
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
