@@ -284,8 +284,8 @@ class HeadClassifier(WindowedClassifier):
         return self.encoder.encode(texts, prefix=self.prefix if prefix is None else prefix)
 
     def logits(self, texts: list) -> np.ndarray:
-        # einsum, not a BLAS matmul: BLAS picks its kernel by the number of rows, so a text's logits moved (up to
-        # 5e-5) with how many texts shared the call, and an evidence score's 4th decimal with the batch; einsum
+        # einsum, not a BLAS matmul: BLAS picks its kernel by the number of rows, so a text's logits moved (1e-5)
+        # with how many texts shared the call, and an evidence score's 4th decimal with the batch; einsum
         # computes every row alike
         return np.einsum("nd,kd->nk", self.embed(texts), self.weight) + self.bias
 
