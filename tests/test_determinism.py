@@ -13,7 +13,8 @@ import pytest
 from conftest import EXAMPLES, REPO
 
 # Real test-split articles whose output changed with the batch composition (batches of 16 vs 3) before prompts were
-# decoded alone and an encoder input's padding stopped depending on its batch: summary wording, a probability's 4th decimal, the guard's record
+# decoded alone and an encoder input's padding stopped depending on its batch: summary wording, a probability's 4th
+# decimal, the guard's record
 MOVED_WITH_THE_BATCH = ["bn-news-bn_coop-088", "bn-news-bn_coop-096", "fa-news-fa_coop-003", "fa-news-fa_neg-011",
                         "fa-news-fa_neg-012", "ur-news-ar_ur-039", "ar-news-ar_ur-095", "en-news-multi-111",
                         "en-news-multi-116", "en-news-multi-127", "en-news-multi-131", "en-news-multi-136",
