@@ -98,22 +98,27 @@ def extract_actors(prepared, mentions: list, predicted_types: tuple, evidence: l
     text, lang = prepared.text, prepared.language.code
     first, marked = {}, {}
     cued = mention_roles(text, mentions, lang, roles) if roles else [None] * len(mentions)
-    for (party, start, end), role in zip(mentions, cued):      # every mention may carry the cue, not only the first
-        if not any(a <= start < b for a, b in spans) or in_dateline(party, text, end):
+    # only mentions inside the lead or an evidence sentence count, and a city in a dateline does not
+    counted = [any(a <= start < b for a, b in spans) and not in_dateline(party, text, end)
+               for party, start, end in mentions]
+    cued = [role if inside else None for role, inside in zip(cued, counted)]
+    for (party, start, end), role, inside in zip(mentions, cued, counted):   # any mention may carry the cue
+        if not inside:
             continue
         first.setdefault(party, (start, end))
         if party not in marked and any(a <= start < b for a, b in signing):
             marked[party] = "signatory"
         elif party not in marked and role:
             marked[party] = role
-    # a name joined to a giver, receiver or organiser shares the role ("from Xi'an and Guangzhou"); "Iran and Russia"
-    # at a meeting are its two sides
-    previous = None
-    for party, start, end in mentions:
-        if party in first and party not in marked and previous and marked.get(previous[0]) in SHARED_ROLES \
-                and joining(lang).match(text[previous[1]:start]):
-            marked[party] = marked[previous[0]]
-        previous = (party, end)
+    # a name joined to a mention that is marked as giver, receiver or organiser shares its role, along a list ("from
+    # Xi'an and Guangzhou"); a party's role from elsewhere is not carried ("Isfahan and Saint Petersburg", pages after
+    # Isfahan received the aid, are a sister-city meeting); "Iran and Russia" at a meeting are its two sides
+    carried, previous_end = None, 0
+    for (party, start, end), role, inside in zip(mentions, cued, counted):
+        if inside and role is None and carried in SHARED_ROLES and joining(lang).match(text[previous_end:start]):
+            role = carried
+            marked.setdefault(party, role)
+        carried, previous_end = role, end
     # a city or province is a party when the words give it a role (Isfahan receiving) or when places are all the
     # story names (a meeting of four cities); beside a country or a body, one without a role is a venue
     if any(party.kind not in ("city", "province") for party in first):

@@ -47,6 +47,15 @@ def test_a_cue_belongs_to_the_nearest_name_on_its_own_line(gazetteer):
                                                                "Ministry of Health": "receiver"}
 
 
+def test_a_name_shares_a_role_only_with_the_marked_mention_it_is_listed_with(gazetteer):
+    # sample 000's story: the aid came from two cities to Isfahan; Isfahan's sister city, listed beside a later
+    # mention of Isfahan that the words give no role, did not receive it
+    text = ("Medical aid from Xi'an and Guangzhou was sent to Isfahan. "
+            "Isfahan and Saint Petersburg have been sister cities for twenty years.")
+    assert roles(gazetteer, text, "en", ("aid_donation", "joint_meeting")) == {
+        "Xi'an": "giver", "Guangzhou": "giver", "Isfahan": "receiver", "Saint Petersburg": "participant"}
+
+
 def test_a_role_is_only_looked_for_where_the_types_allow_it(gazetteer):
     # "to Afghanistan" marks a receiver in an aid story, not in a meeting
     text = "Iran and Afghanistan held talks in Kabul. The Iranian delegation went to Afghanistan."
