@@ -19,7 +19,7 @@ import gradio as gr
 
 from cooplens.models.actors import who_did_what
 from cooplens.models.analyzer import Analyzer
-from cooplens.serve.batch import BatchInputError, read_inputs, run_batch, write_csv
+from cooplens.serve.batch import TEXT_COLUMNS, BatchInputError, read_inputs, run_batch, write_csv
 
 RTL_LANGS = {"fa", "ar", "ur", "he", "ps", "sd", "ug", "yi"}
 CSS = ("mark.coop-evidence{background:#ffe58a;padding:0 2px;border-radius:3px} "
@@ -141,9 +141,10 @@ def build_app(analyzer: Analyzer, max_chars: int = 100_000, max_file_rows: int =
 
     def analyze_file(path: str):
         if not path:
-            raise gr.Error("upload a .txt, .csv or .jsonl file")
+            raise gr.Error("upload a .txt, .csv, .tsv, .json, .jsonl or .parquet file")
+        notes = []
         try:
-            rows = read_inputs(path)
+            rows = read_inputs(path, notes=notes)
         except BatchInputError as err:
             raise gr.Error(str(err).replace(str(path), Path(path).name))
         except Exception as err:      # whatever a hostile file does, the user gets a message, not a dropped call
@@ -160,7 +161,8 @@ def build_app(analyzer: Analyzer, max_chars: int = 100_000, max_file_rows: int =
         records = [json.loads(line) for line in out.read_text(encoding="utf-8").split("\n") if line.strip()]
         table = [[r["id"], r.get("language", ""), ";".join(r.get("predicted_types") or []), r.get("scope") or "",
                   r.get("error") or ""] for r in records]
-        note = f"{counts['analysed']} analysed, {counts['failed']} failed of {counts['total']} rows"
+        note = "; ".join([f"{counts['analysed']} analysed, {counts['failed']} failed of {counts['total']} rows"]
+                         + [n.replace(Path(path).name, "the file") for n in notes])
         return [str(out), str(out.with_suffix(".csv"))], table, note
 
     # uploads and served results in Gradio's own cache are deleted after an hour
@@ -187,7 +189,8 @@ def build_app(analyzer: Analyzer, max_chars: int = 100_000, max_file_rows: int =
             button.click(analyze, inputs=[text], outputs=[probabilities, summary, evidence, source, raw],
                          api_name="analyze")
         with gr.Tab("Batch file"):
-            upload = gr.File(label=f".txt, .csv (column 'text') or .jsonl (field 'text'), up to {max_file_rows} rows",
+            upload = gr.File(label=f".txt, .csv, .tsv, .json, .jsonl or .parquet (the text in a column named "
+                                   f"{', '.join(TEXT_COLUMNS[:3])}, …), up to {max_file_rows} rows",
                              type="filepath")
             run = gr.Button("Analyse file", variant="primary")
             note = gr.Markdown()

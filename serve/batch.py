@@ -1,4 +1,5 @@
-"""Batch inference over files: .txt files, folders of them, .jsonl or .csv in; .jsonl (and .csv) out.
+"""Batch inference over files: .txt files, folders of them, .jsonl, .json, .csv, .tsv or .parquet in; .jsonl (and .csv)
+out.
 
 Guarantees (tests/test_hostile_inputs.py checks each):
 - every input row appears in the output exactly once, with a unique id; a row that cannot be read or analysed has
@@ -26,6 +27,13 @@ from cooplens.models.schema import AnalysisResult
 SURROGATES = range(0xDC80, 0xDD00)   # what undecodable bytes become under errors="surrogateescape"
 CSV_COLUMNS = ["id", "language", "is_cooperation", "cooperation_probability", "predicted_types", "primary_type",
                "scope", "actors", "summary_kind", "summary_en", "digest", "warnings", "error"]
+
+
+# Where a file's text and title are, unless the user names the text column: the first of these that the file has
+# (news exports name the article body "content" or "body" as often as "text")
+TEXT_COLUMNS = ("text", "content", "body", "article", "article_text", "full_text", "story")
+TITLE_COLUMNS = ("title", "headline")
+CSV_DELIMITERS = ",;\t|"
 
 
 class BatchInputError(ValueError):
@@ -74,7 +82,38 @@ def row_from_text(item_id: str, text, title=None) -> InputRow:
     return InputRow(item_id, text, title)
 
 
-def read_jsonl(path: Path, text_column: str, id_column: str) -> list:
+def first_of(names, columns) -> str | None:
+    return next((name for name in names if name in columns), None)
+
+
+def text_column_of(path: Path, columns: list, text_column: str | None, notes: list) -> str:
+    """The column the text is read from: the one named, else the first of TEXT_COLUMNS the file has (said in notes
+    when it is not "text")."""
+    column = text_column or first_of(TEXT_COLUMNS, columns)
+    if column not in columns:
+        wanted = repr(text_column) if text_column else f"for the text (looked for {', '.join(TEXT_COLUMNS)})"
+        raise BatchInputError(f"{path}: no column {wanted} (columns: {', '.join(map(str, columns)) or 'none'}); "
+                              f"choose one with --text-column")
+    if column != "text" and not text_column:
+        notes.append(f"{path.name}: reading the text from column {column!r}")
+    return column
+
+
+def row_from_object(obj, where: str, text_column: str | None, id_column: str) -> InputRow:
+    """One JSON object (a JSONL line, an item of a JSON array) -> an input row; where: "line 3", "item 3"."""
+    fallback_id = where.replace(" ", "-")
+    if not isinstance(obj, dict):
+        return InputRow(fallback_id, None, error=f"{where} is not a JSON object")
+    item_id = obj.get(id_column)
+    item_id = fallback_id if item_id is None or isinstance(item_id, (dict, list)) else item_id
+    column = text_column or first_of(TEXT_COLUMNS, obj)
+    if not isinstance(obj.get(column), str):
+        wanted = repr(text_column) if text_column else f"for the text ({', '.join(TEXT_COLUMNS)})"
+        return InputRow(printable(str(item_id)), None, error=f"{where} has no string field {wanted}")
+    return row_from_text(item_id, obj[column], obj.get(first_of(TITLE_COLUMNS, obj)))
+
+
+def read_jsonl(path: Path, text_column: str | None, id_column: str) -> list:
     rows = []
     # only "\n" ends a JSONL record: str.splitlines() would also split at U+2028 inside a JSON string
     for n, line in enumerate(decoded(path).split("\n"), start=1):
@@ -85,24 +124,39 @@ def read_jsonl(path: Path, text_column: str, id_column: str) -> list:
         except json.JSONDecodeError as err:
             rows.append(InputRow(f"line-{n}", None, error=f"line {n} is not valid JSON: {err.msg}"))
             continue
-        if not isinstance(obj, dict):
-            rows.append(InputRow(f"line-{n}", None, error=f"line {n} is not a JSON object"))
-            continue
-        item_id = obj.get(id_column)
-        item_id = f"line-{n}" if item_id is None or isinstance(item_id, (dict, list)) else item_id
-        if not isinstance(obj.get(text_column), str):
-            rows.append(InputRow(printable(str(item_id)), None, error=f"line {n} has no string field {text_column!r}"))
-            continue
-        rows.append(row_from_text(item_id, obj[text_column], obj.get("title")))
+        rows.append(row_from_object(obj, f"line {n}", text_column, id_column))
     return rows
 
 
-def csv_records(text: str) -> tuple[list, list]:
+def read_json(path: Path, text_column: str | None, id_column: str) -> list:
+    """A JSON array of article objects (what many scrapers and APIs export)."""
+    try:
+        items = json.loads(decoded(path))
+    except json.JSONDecodeError as err:
+        raise BatchInputError(f"{path}: not valid JSON ({err.msg}, line {err.lineno}); a file with one object per "
+                              f"line is .jsonl") from None
+    if not isinstance(items, list):
+        raise BatchInputError(f"{path}: a .json input must be an array of article objects")
+    return [row_from_object(obj, f"item {n}", text_column, id_column) for n, obj in enumerate(items, start=1)]
+
+
+def csv_delimiter(text: str, suffix: str) -> str:
+    """A .tsv is tab-separated; a .csv is separated by whichever of , ; tab | its header line has most (Excel in
+    much of Europe writes ";"), a comma where it has none."""
+    if suffix == ".tsv":
+        return "\t"
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in CSV_DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > counts[","] else ","
+
+
+def csv_records(text: str, delimiter: str = ",") -> tuple[list, list]:
     """(header, [(line number, fields or None)]). A well-formed file is read by the csv module (quoted fields may
     span lines). A malformed one (a stray quote swallows the rows after it) is read record by record: a record
     ends at the first line where its quotes balance; a quote that never closes costs its own line only (None)."""
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
         records = [(reader.line_num, fields) for fields in reader]
     except csv.Error:
         records, lines, i = [], text.split("\n"), 0
@@ -117,7 +171,7 @@ def csv_records(text: str) -> tuple[list, list]:
                 continue
             try:
                 records.append((i + 1, next(csv.reader(io.StringIO("\n".join(lines[i:j + 1]), newline=""),
-                                                       strict=True), [])))
+                                                       delimiter=delimiter, strict=True), [])))
             except csv.Error:
                 records.append((i + 1, None))
             i = j + 1
@@ -127,12 +181,13 @@ def csv_records(text: str) -> tuple[list, list]:
     return records[0][1], records[1:]
 
 
-def read_csv(path: Path, text_column: str, id_column: str) -> list:
+def read_csv(path: Path, text_column: str | None, id_column: str, notes: list) -> list:
     csv.field_size_limit(sys.maxsize)
-    header, records = csv_records(decoded(path))
-    if text_column not in header:
-        raise BatchInputError(f"{path}: no column {text_column!r} (columns: {', '.join(header) or 'none'}); "
-                              f"choose one with --text-column")
+    text = decoded(path)
+    delimiter = csv_delimiter(text, path.suffix.lower())
+    header, records = csv_records(text, delimiter)
+    column = text_column_of(path, header, text_column, notes)
+    title = first_of(TITLE_COLUMNS, header)
     rows = []
     for n, fields in records:
         if fields is None or len(fields) != len(header):
@@ -141,23 +196,22 @@ def read_csv(path: Path, text_column: str, id_column: str) -> list:
             rows.append(InputRow(f"line-{n}", None, error=f"CSV line {n} {found}"))
             continue
         record = dict(zip(header, fields))
-        rows.append(row_from_text(record.get(id_column) or f"line-{n}", record[text_column], record.get("title")))
+        rows.append(row_from_text(record.get(id_column) or f"line-{n}", record[column], record.get(title)))
     return rows
 
 
-def read_parquet(path: Path, text_column: str, id_column: str) -> list:
+def read_parquet(path: Path, text_column: str | None, id_column: str, notes: list) -> list:
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(path)
     except Exception as err:           # pyarrow raises many types for a damaged file
         raise BatchInputError(f"{path}: not a readable Parquet file ({err})") from None
-    if text_column not in table.column_names:
-        raise BatchInputError(f"{path}: no column {text_column!r} (columns: {', '.join(table.column_names)}); "
-                              f"choose one with --text-column")
+    column = text_column_of(path, table.column_names, text_column, notes)
+    title = first_of(TITLE_COLUMNS, table.column_names)
     records = table.to_pylist()
-    return [row_from_text(r.get(id_column) if r.get(id_column) is not None else f"row-{n}", r[text_column],
-                          r.get("title")) for n, r in enumerate(records, start=1)]
+    return [row_from_text(r.get(id_column) if r.get(id_column) is not None else f"row-{n}", r[column],
+                          r.get(title)) for n, r in enumerate(records, start=1)]
 
 
 def folder_files(folder: Path, recursive: bool) -> tuple[list, list]:
@@ -185,7 +239,7 @@ def read_text_file(path: Path, item_id: str) -> InputRow:
         return InputRow(printable(item_id), None, error=f"{path.name}: cannot be read ({err.strerror or err})")
 
 
-def read_path(path: Path, text_column: str, id_column: str, recursive: bool, notes: list) -> list:
+def read_path(path: Path, text_column: str | None, id_column: str, recursive: bool, notes: list) -> list:
     if path.is_dir():
         files, skipped = folder_files(path, recursive)
         if skipped:
@@ -201,16 +255,20 @@ def read_path(path: Path, text_column: str, id_column: str, recursive: bool, not
         return [read_text_file(path, path.stem)]
     if suffix in (".jsonl", ".ndjson"):
         return read_jsonl(path, text_column, id_column)
-    if suffix == ".csv":
-        return read_csv(path, text_column, id_column)
+    if suffix == ".json":
+        return read_json(path, text_column, id_column)
+    if suffix in (".csv", ".tsv"):
+        return read_csv(path, text_column, id_column, notes)
     if suffix == ".parquet":
-        return read_parquet(path, text_column, id_column)
-    raise BatchInputError(f"{path}: unsupported input type {suffix!r}; use .txt, a folder, .jsonl, .csv or .parquet")
+        return read_parquet(path, text_column, id_column, notes)
+    raise BatchInputError(f"{path}: unsupported input type {suffix!r}; use .txt, a folder, .jsonl, .json, .csv, "
+                          f".tsv or .parquet")
 
 
-def read_inputs(paths, text_column: str = "text", id_column: str = "id", recursive: bool = False,
+def read_inputs(paths, text_column: str | None = None, id_column: str = "id", recursive: bool = False,
                 notes: list | None = None) -> list:
-    """Every row of every path, in order, with unique ids. notes collects what a user should be told."""
+    """Every row of every path, in order, with unique ids. text_column None: the first of TEXT_COLUMNS a file has.
+    notes collects what a user should be told."""
     paths = [paths] if isinstance(paths, (str, Path)) else paths
     rows = []
     for path in paths:

@@ -181,15 +181,20 @@ def add_training_options(p, configs: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cooplens.serve.batch import TEXT_COLUMNS     # light: the batch module loads no model code
+
     parser = argparse.ArgumentParser(prog="cooplens", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("predict", help="analyse .txt files, folders, .jsonl or .csv into .jsonl")
-    p.add_argument("input", nargs="+", help=".txt files, folders of .txt files, .jsonl, .csv or .parquet files")
+    p = sub.add_parser("predict", help="analyse .txt files, folders, .jsonl, .json, .csv, .tsv or .parquet into .jsonl")
+    p.add_argument("input", nargs="+", help=".txt files, folders of .txt files, .jsonl, .json (an array of objects), "
+                                            ".csv (comma, semicolon, tab or | separated), .tsv or .parquet files")
     p.add_argument("-o", "--output", default="cooplens_results.jsonl", help="output .jsonl (default: %(default)s)")
     add_model_options(p)
-    p.add_argument("--text-column", default="text", help="text column/field of .csv/.jsonl (default: %(default)s)")
+    p.add_argument("--text-column", default=None,
+                   help="text column/field of .csv/.jsonl/.json/.parquet (default: the first of "
+                        f"{', '.join(TEXT_COLUMNS)} that the file has)")
     p.add_argument("--id-column", default="id", help="id column/field of .csv/.jsonl (default: %(default)s)")
     p.add_argument("--recursive", action="store_true", help="also read .txt files in subfolders")
     p.add_argument("--csv", action="store_true", help="also write a .csv next to the .jsonl")

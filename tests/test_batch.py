@@ -2,7 +2,9 @@
 import csv
 import json
 
-from cooplens.serve.batch import read_inputs, run_batch
+import pytest
+
+from cooplens.serve.batch import BatchInputError, read_inputs, run_batch
 from cooplens.serve.cli import main
 from conftest import EXAMPLES
 
@@ -36,9 +38,42 @@ def test_resume_skips_rows_already_done(tmp_path, analyzer):
 
 def test_cli_reports_a_missing_csv_column_and_exits_with_the_usage_code(tmp_path, capsys):
     src = tmp_path / "in.csv"
-    src.write_text("id,body\n1,hello\n", encoding="utf-8")
+    src.write_text("id,words\n1,hello\n", encoding="utf-8")
     assert main(["predict", str(src), "-o", str(tmp_path / "o.jsonl")]) == 2
-    assert "no column 'text'" in capsys.readouterr().err
+    assert "no column for the text (looked for text, content, body" in capsys.readouterr().err
+    assert main(["predict", str(src), "--text-column", "body", "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert "no column 'body'" in capsys.readouterr().err
+
+
+def test_news_exports_are_read_whatever_their_separator_format_and_text_column(tmp_path):
+    """What scrapers and spreadsheets write: a body column named "content", a headline, ";" from a European Excel,
+    tab-separated, a JSON array; every file gives the same rows, and the user is told which column was read."""
+    articles = [("a1", "Iran and Iraq sign a health MoU", "Tehran; the two ministers signed it, with \"five\" annexes."),
+                ("a2", "Aid reaches Isfahan", "76 cartons arrived\nfrom Xi'an and Guangzhou.")]
+    expected = [(i, text, title) for i, title, text in articles]
+    for name, delimiter in (("comma.csv", ","), ("semicolon.csv", ";"), ("pipe.csv", "|"), ("tabs.tsv", "\t")):
+        with open(tmp_path / name, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh, delimiter=delimiter)
+            writer.writerow(["id", "headline", "content"])
+            writer.writerows(articles)
+    (tmp_path / "array.json").write_text(json.dumps(
+        [{"id": i, "title": title, "body": text} for i, title, text in articles]), encoding="utf-8")
+    for name in ("comma.csv", "semicolon.csv", "pipe.csv", "tabs.tsv", "array.json"):
+        notes = []
+        rows = read_inputs(tmp_path / name, notes=notes)
+        assert [(r.id, r.text, r.title) for r in rows] == expected, name
+        assert notes == [f"{name}: reading the text from column 'content'"] if name != "array.json" else notes == []
+    (tmp_path / "object.json").write_text('{"articles": []}', encoding="utf-8")
+    with pytest.raises(BatchInputError, match="must be an array"):
+        read_inputs(tmp_path / "object.json")
+    (tmp_path / "broken.json").write_text('[{"text": "a"}', encoding="utf-8")
+    with pytest.raises(BatchInputError, match="not valid JSON"):
+        read_inputs(tmp_path / "broken.json")
+    (tmp_path / "mixed.json").write_text('[{"text": "Aid arrived."}, 3, {"body": 5}]', encoding="utf-8")
+    assert [(r.id, r.error) for r in read_inputs(tmp_path / "mixed.json")] == [
+        ("item-1", None), ("item-2", "item 2 is not a JSON object"),
+        ("item-3", "item 3 has no string field for the text (text, content, body, article, article_text, full_text, "
+                   "story)")]
 
 
 def test_cli_predict_with_csv_output(tmp_path, analyzer, monkeypatch):
