@@ -97,6 +97,15 @@ class SourceSimilarity:
         self.vectors.update(zip(new, vectors[len(english):]))
         return (vectors[:len(english)] @ np.stack([self.vectors[s] for s in sources]).T).max(axis=1).tolist()
 
+    def prefetch(self, sources: list, stop) -> None:
+        """Embed source sentences ahead of the checks that will need them, one at a time until stop (an Event) is
+        set; the checks embed the rest. A vector is the same alone or in any batch, so the scores do not change."""
+        for sentence in dict.fromkeys(sources):
+            if stop.is_set():
+                return
+            if sentence not in self.vectors:
+                self.vectors[sentence] = self.embed([sentence])[0]
+
 
 def setting_value(current, value):
     """A --set value (a string from the command line, or a value from Python) as the type of the setting it replaces;

@@ -17,8 +17,12 @@ anew by a small model).
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
+import sys
+import threading
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -374,7 +378,9 @@ class GenerativeSummarizer:
                                                                                       p.language.code)], 10_000)
                      for p, found, js in zip(prepared, parties, chosen) for j in js]
             task = "translation"
-            flat = self.generate(items, task=task)
+            with embedding_meanwhile(similarity, support_sources(prepared, chosen, config.strategy),
+                                     self.decoder is not None):
+                flat = self.generate(items, task=task)
             texts, start = [], 0
             for js in chosen:
                 texts.append(flat[start:start + len(js)])
@@ -385,17 +391,14 @@ class GenerativeSummarizer:
                                      self.settings.max_source_chars, plan)
                      for p, found, plan in zip(prepared, parties, plans)]
             task = "summary"
-            flat = self.generate(items)
+            with embedding_meanwhile(similarity, support_sources(prepared, chosen, config.strategy),
+                                     self.decoder is not None):
+                flat = self.generate(items)
             texts = [[text] for text in flat]
         # the guard's parts: each generated text with the source sentences its support is measured against (a
         # translation: its own sentence and the lead; a summary: every sentence it summarises)
-        parts = []
-        for p, js, generated in zip(prepared, chosen, texts):
-            sources = [p.sentences[j] for j in js]
-            lead = p.sentences[:SUPPORT_SENTENCES]
-            parts.append([(t, support(similarity, lead + ([s] if s not in lead else [])))
-                          for t, s in zip(generated, sources)] if config.strategy == "translate"
-                         else [(generated[0], support(similarity, sources))])
+        parts = [[(t, support(similarity, sources)) for t, sources in zip(generated, article)]
+                 for generated, article in zip(texts, support_sources(prepared, chosen, config.strategy))]
 
         def guard(i, text, supported, spans=None):
             roles = partial(swapped_roles, source_actors=actors[i], english_mentions=english_mentions)
@@ -446,6 +449,43 @@ def llamacpp_decoder(adapter_folder: Path | None, base_model: str, end_token_ids
 
 def party_in(party, sentence: str, gazetteer, lang: str) -> bool:
     return party in gazetteer.find(sentence, lang)
+
+
+def support_sources(prepared: list, chosen: list, strategy: str) -> list:
+    """Per article, per generated text, the source sentences its support is measured against: a translation, the
+    lead and the sentence it translates; a summary, every sentence it summarises."""
+    if strategy != "translate":
+        return [[[p.sentences[j] for j in js]] for p, js in zip(prepared, chosen)]
+    leads = [p.sentences[:SUPPORT_SENTENCES] for p in prepared]
+    return [[lead + ([p.sentences[j]] if p.sentences[j] not in lead else []) for j in js]
+            for p, js, lead in zip(prepared, chosen, leads)]
+
+
+@contextmanager
+def embedding_meanwhile(similarity, sources: list, generator_outside_torch: bool):
+    """Embed the source sentences of the guard's support check while the generator writes (they are known before
+    it starts): a generator outside torch (CTranslate2, llama.cpp) leaves a core idle once its shorter prompts are
+    done. One sentence at a time, on one torch thread at the lowest priority, so the encoder takes only what the
+    decoding workers leave; once the generator is done the checks embed what is left on every core as before. A
+    vector does not depend on the thread count or the batch (tests/test_units.py), so the answers are those of
+    embedding them afterwards."""
+    if similarity is None or not generator_outside_torch:
+        yield
+        return
+    done = threading.Event()
+
+    def embed():
+        torch.set_num_threads(1)             # this thread's own setting: the caller's is left as it was
+        if sys.platform == "linux":          # lowest priority for this thread alone: it runs on the cores the
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)     # decoder leaves idle
+        similarity.prefetch([s for article in sources for text_sources in article for s in text_sources], done)
+    worker = threading.Thread(target=embed, name="cooplens-support-embeddings")
+    worker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        worker.join()
 
 
 def support(similarity, sources: list):

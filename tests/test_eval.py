@@ -1,9 +1,12 @@
 """`cooplens eval` on a small labelled file: an HTML report and a JSON of every number."""
 import json
 
+import pytest
+
 from cooplens.eval import compare
 from cooplens.eval.metrics import auroc, reliability, rouge_l, rouge_n
 from cooplens.serve.cli import main
+from conftest import EXAMPLES
 
 
 def test_report_on_a_small_file(tmp_path, tiny_corpus, analyzer):
@@ -51,3 +54,21 @@ def test_metric_helpers_on_known_values():
     assert reliability(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 1, 0, 0]))["ece"] == 0.1
     assert rouge_l("the cat sat", "the cat sat") == 1.0 and rouge_l("a b", "c d") == 0.0
     assert rouge_n("The cat sat on the mat.", "the cat sat on a mat", 2) == 0.6     # 3 of 5 bigrams both ways
+
+
+
+@pytest.mark.slow
+def test_bench_compares_engines_on_short_and_full_length_articles(tmp_path, analyzer):
+    """`cooplens bench` in one run: each engine in its own process, the first the reference; speed on the dev
+    articles, and single-article latency on the five full-length samples as well (the dev items are mostly leads)."""
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--model", "cooplens-e5-head", "--summarizer", "digest", "--engines", "hf-fp32",
+                 "hf-bf16-encoder", "--articles", "3", "--singles", "1", "--out", str(out)]) == 0
+    reference, other = json.loads(out.read_text())["runs"]
+    assert [reference["engine"], other["engine"]] == ["hf-fp32", "hf-bf16-encoder"]
+    assert reference["speed_vs_reference"] == 1 and reference["label_flips"] == 0 and 0 <= other["label_flips"] <= 1
+    samples = [len(path.read_text(encoding="utf-8")) for path in sorted(EXAMPLES.glob("*.txt"))]
+    for run in (reference, other):
+        assert run["articles"] == 3 and run["articles_per_second"] > 0 and run["peak_rss_mib"] > 100
+        assert [a["characters"] for a in run["full_articles"]] == samples
+        assert all(0 < a["first_stage_seconds"] <= a["seconds"] for a in run["full_articles"])

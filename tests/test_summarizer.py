@@ -165,6 +165,49 @@ def test_shipped_summarizer_writes_english_whose_checked_facts_trace_to_the_sour
                 assert reasons and not any(r.startswith("the source does not explain") for r in reasons), key
 
 
+def test_the_support_check_embeds_its_source_sentences_while_the_generator_writes(generating_analyzer,
+                                                                                  generated_seeds, seeds, monkeypatch):
+    """The lead and key sentences the guard measures support against are embedded one by one on a thread of their
+    own while the generator writes, the checks after it embed what is left, no sentence twice; the answer is the
+    one the same article gets in the batch of five. (How many the thread embeds depends on the timing.)"""
+    import threading
+
+    from cooplens.models.analyzer import raw_article
+    from cooplens.models.text import prepare
+
+    calls = []
+    embed = generating_analyzer.embed_for_support
+    monkeypatch.setattr(generating_analyzer, "embed_for_support",
+                        lambda texts: calls.append((threading.current_thread().name, list(texts))) or embed(texts))
+    result = generating_analyzer.analyze([seeds["003"]], ids=["003"])[0]
+    assert result.to_dict() == generated_seeds["003"].to_dict()
+    sentences = prepare(raw_article(seeds["003"]), generating_analyzer.config.text).sentences
+    ahead = [texts for thread, texts in calls if thread == "cooplens-support-embeddings"]
+    assert all(len(texts) == 1 and texts[0] in sentences for texts in ahead)
+    embedded = [text for _, texts in calls for text in texts]
+    assert len(set(embedded)) == len(embedded)
+
+
+def test_source_sentences_embedded_during_generation_are_the_vectors_embedded_after_it(analyzer, seeds):
+    """embedding_meanwhile: while the generator writes (here: until the thread has embedded every sentence), one
+    thread at the lowest priority embeds the source sentences, each exactly as every core embeds it afterwards."""
+    import time
+
+    import numpy as np
+
+    from cooplens.models.analyzer import SourceSimilarity
+    from cooplens.models.summarizer import embedding_meanwhile
+
+    sources = list(dict.fromkeys(s for s in seeds["004"].split("\n") if len(s) > 20))[:8]
+    similarity = SourceSimilarity(analyzer.embed_for_support)
+    with embedding_meanwhile(similarity, [[sources, sources[:2]]], generator_outside_torch=True):
+        deadline = time.monotonic() + 120
+        while len(similarity.vectors) < len(sources) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert list(similarity.vectors) == sources
+    assert np.array_equal(np.stack([similarity.vectors[s] for s in sources]), analyzer.embed_for_support(sources))
+
+
 def test_a_summary_cut_by_the_token_limit_ends_at_its_last_full_sentence():
     from cooplens.models.summarizer import complete_sentences
 

@@ -121,6 +121,29 @@ def test_a_text_gets_the_same_vector_alone_and_in_any_batch(analyzer, seeds):
     assert np.array_equal(together, encoder.encode(texts[::-1])[::-1])
 
 
+@pytest.mark.parametrize("model", ["analyzer", "default_analyzer"])      # e5 in fp32; the default, bf16 where fast
+def test_a_vector_does_not_depend_on_the_thread_count(model, request, seeds):
+    """The guard embeds its source sentences on one thread while the generator decodes (models/summarizer.py,
+    embedding_meanwhile): the vectors must be those two threads give. A thread's torch setting is its own."""
+    import threading
+
+    import torch
+
+    encoder = request.getfixturevalue(model).classifier.encoder
+    texts = [s for text in seeds.values() for s in text.split("\n") if len(s) > 20][:24]
+    threads = torch.get_num_threads()
+    on_one_thread = []
+
+    def encode_on_one_thread():
+        torch.set_num_threads(1)
+        on_one_thread.append(encoder.encode(texts))
+    worker = threading.Thread(target=encode_on_one_thread)
+    worker.start()
+    worker.join()
+    assert torch.get_num_threads() == threads
+    assert np.array_equal(on_one_thread[0], encoder.encode(texts))
+
+
 def test_a_text_gets_the_same_logits_however_many_texts_share_the_call(analyzer, seeds):
     """The head's matrix product is computed row by row alike (einsum): a BLAS matmul chose its kernel by the number
     of rows, and an evidence score's 4th decimal moved between one article and a batch of five."""
