@@ -378,27 +378,19 @@ class GenerativeSummarizer:
                                                                                       p.language.code)], 10_000)
                      for p, found, js in zip(prepared, parties, chosen) for j in js]
             task = "translation"
-            with embedding_meanwhile(similarity, support_sources(prepared, chosen, config.strategy),
-                                     self.decoder is not None):
-                flat = self.generate(items, task=task)
-            texts, start = [], 0
-            for js in chosen:
-                texts.append(flat[start:start + len(js)])
-                start += len(js)
         else:
             chosen = [list(range(len(p.sentences))) for p in prepared]
             items = [generator_input(p.sentences, p.language.code, [party.display() for party in found],
                                      self.settings.max_source_chars, plan)
                      for p, found, plan in zip(prepared, parties, plans)]
             task = "summary"
-            with embedding_meanwhile(similarity, support_sources(prepared, chosen, config.strategy),
-                                     self.decoder is not None):
-                flat = self.generate(items)
-            texts = [[text] for text in flat]
-        # the guard's parts: each generated text with the source sentences its support is measured against (a
-        # translation: its own sentence and the lead; a summary: every sentence it summarises)
-        parts = [[(t, support(similarity, sources)) for t, sources in zip(generated, article)]
-                 for generated, article in zip(texts, support_sources(prepared, chosen, config.strategy))]
+        sources = support_sources(prepared, chosen, config.strategy)
+        with embedding_meanwhile(similarity, sources, self.decoder is not None):
+            flat = iter(self.generate(items, task=task))
+        texts = [[next(flat) for _ in js] for js in chosen] if config.strategy == "translate" else [[t] for t in flat]
+        # the guard's parts: each generated text with the source sentences its support is measured against
+        parts = [[(t, support(similarity, article_sources)) for t, article_sources in zip(generated, article)]
+                 for generated, article in zip(texts, sources)]
 
         def guard(i, text, supported, spans=None):
             roles = partial(swapped_roles, source_actors=actors[i], english_mentions=english_mentions)
