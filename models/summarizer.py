@@ -22,7 +22,7 @@ import re
 import shutil
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 
@@ -469,7 +469,8 @@ def embedding_meanwhile(similarity, sources: list, generator_outside_torch: bool
     def embed():
         torch.set_num_threads(1)             # this thread's own setting: the caller's is left as it was
         if sys.platform == "linux":          # lowest priority for this thread alone: it runs on the cores the
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)     # decoder leaves idle
+            with suppress(OSError):          # decoder leaves idle (a sandbox may refuse: it then only runs slower)
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         similarity.prefetch([s for article in sources for text_sources in article for s in text_sources], done)
     worker = threading.Thread(target=embed, name="cooplens-support-embeddings")
     worker.start()
