@@ -15,10 +15,11 @@ import resource
 import subprocess
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+from cooplens.data import sample_articles
 
 
 def engine(classifier_dtype: str, generator: str, batch_size: int = 8, english_tokens: bool = False,
@@ -63,9 +64,6 @@ def bench_articles(n: int) -> list:
     return rows[:n]
 
 
-FULL_ARTICLES = Path(str(resources.files("cooplens.data") / "examples"))     # the five samples, whole as published
-
-
 def timed_stages(analyzer, item) -> tuple[float, float]:
     """(seconds until the classification is shown, seconds until the whole result), as the web UI runs one article."""
     t0 = time.perf_counter()
@@ -92,7 +90,7 @@ def run_engine(args) -> dict:
     results = analyzer.analyze(items, batch_size=args.batch_size)
     batched = time.perf_counter() - t0
     first_stages, singles = zip(*[timed_stages(analyzer, item) for item in items[:args.singles]])
-    full_texts = [path.read_text(encoding="utf-8") for path in sorted(FULL_ARTICLES.glob("*.txt"))]
+    full_texts = sample_articles()        # whole as published
     full = [timed_stages(analyzer, text) for text in full_texts]
     return {"engine": args.one, "model": analyzer.model_info["name"], "summarizer": analyzer.model_info["summarizer"],
             "articles": len(items), "load_seconds": round(load, 2),

@@ -12,10 +12,11 @@ import subprocess
 import sys
 import threading
 import time
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+from cooplens.data import sample_articles
 
 
 def free_port() -> int:
@@ -33,10 +34,8 @@ def rss_mib(pid: int) -> float:
 
 def articles() -> list:
     """The sample articles, and variants of them (cut, reordered) so that requests are not all identical."""
-    folder = Path(str(resources.files("cooplens.data") / "examples"))
-    texts = [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))]
     variants = []
-    for text in texts:
+    for text in sample_articles():
         paragraphs = [p for p in text.split("\n") if p.strip()]
         variants += [text, "\n".join(paragraphs[: max(1, len(paragraphs) // 2)]), "\n".join(reversed(paragraphs))]
     return variants

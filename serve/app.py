@@ -12,12 +12,12 @@ import shutil
 import sys
 import tempfile
 from collections import deque
-from importlib import resources
 from pathlib import Path
 
 import gradio as gr
 
 from cooplens.models.actors import who_did_what
+from cooplens.data import sample_articles
 from cooplens.models.analyzer import Analyzer
 from cooplens.serve.batch import TEXT_COLUMNS, BatchInputError, read_inputs, run_batch, write_csv
 
@@ -29,8 +29,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def example_articles() -> list:
-    folder = Path(str(resources.files("cooplens.data") / "examples"))
-    return [[p.read_text(encoding="utf-8")] for p in sorted(folder.glob("*.txt"))]
+    return [[text] for text in sample_articles()]
 
 
 def escaped(text) -> str:

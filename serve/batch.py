@@ -146,9 +146,7 @@ def csv_delimiter(text: str, suffix: str) -> str:
     if suffix == ".tsv":
         return "\t"
     header = text.split("\n", 1)[0]
-    counts = {d: header.count(d) for d in CSV_DELIMITERS}
-    best = max(counts, key=counts.get)
-    return best if counts[best] > counts[","] else ","
+    return max(CSV_DELIMITERS, key=header.count)        # the first of equals: a comma on a tie, or where there is none
 
 
 def csv_records(text: str, delimiter: str = ",") -> tuple[list, list]:

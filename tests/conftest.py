@@ -4,13 +4,13 @@ every classification, batch and UI test needs, in seconds. `default_analyzer` is
 (cooplens-gemma-head, EmbeddingGemma-300M: 4x slower per article), for the tests that pin what users get by default.
 `generating_analyzer` adds the shipped generator (slow tests only), and `generated_seeds` runs it once over the five
 samples for every test that reads generated summaries."""
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from cooplens.data import EXAMPLES  # noqa: F401 (the sample articles' folder, imported by the tests from here)
+
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = Path(str(resources.files("cooplens.data") / "examples"))
 
 
 @pytest.fixture(scope="session")
