@@ -23,11 +23,12 @@ from cooplens.data import sample_articles
 
 
 def engine(classifier_dtype: str, generator: str, batch_size: int = 8, english_tokens: bool = False,
-           **summarizer) -> dict:
-    """One engine's settings: the encoder's dtype, the generator engine, its decoding batch and other options."""
+           candidates: int = 1, **summarizer) -> dict:
+    """One engine's settings: the encoder's dtype, the generator engine, its decoding batch, the candidate
+    translations per sentence and other options."""
     return {"classifier.dtype": classifier_dtype, "summarizer.engine": generator,
             "summarizer.batch_size": batch_size, "summarizer.english_tokens": english_tokens,
-            **{f"summarizer.{k}": v for k, v in summarizer.items()}}
+            "summarizer.candidates": candidates, **{f"summarizer.{k}": v for k, v in summarizer.items()}}
 
 
 ENGINES = {      # every engine names all the settings it depends on: a model folder's own choice never leaks in
@@ -45,6 +46,9 @@ ENGINES = {      # every engine names all the settings it depends on: a model fo
     "ct2-int8-english": engine("float32", "ctranslate2", batch_size=1, english_tokens=True, quantization="int8"),
     "ct2-fp32-english-bf16-encoder": engine("bfloat16", "ctranslate2", batch_size=1, english_tokens=True,
                                             quantization="float32"),
+    # the default model as shipped: three candidate translations per sentence, the first that passes the guard shown
+    "ct2-fp32-english-bf16-encoder-3-candidates": engine("bfloat16", "ctranslate2", batch_size=1, english_tokens=True,
+                                                         candidates=3, quantization="float32"),
     "ct2-int8-english-bf16-encoder": engine("bfloat16", "ctranslate2", batch_size=1, english_tokens=True,
                                             quantization="int8"),
     "llamacpp-q4": engine("float32", "llama.cpp", batch_size=1),

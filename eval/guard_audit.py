@@ -17,16 +17,18 @@ from cooplens.models.labelled import is_real_news, read_rows
 
 
 def dump(split: str, out: Path, strategy: str | None, limit: int | None, model: str | None,
-         summarizer: str | None) -> None:
+         summarizer: str | None, settings: dict | None = None) -> None:
     """Generate with the support and grounding checks scored but not applied, so every sentence is kept, or with
-    strategy None exactly as the model ships (to audit what users are shown); write the sentences (out) and the
-    summaries (out with .summaries.jsonl), and print chrF++ of the summaries."""
+    strategy None exactly as the model ships (to audit what users are shown); settings: config values by dotted
+    name, as `cooplens eval --set` takes them. Write the sentences (out) and the summaries (out with
+    .summaries.jsonl), and print chrF++ of the summaries."""
     from cooplens.eval.metrics import summary_metrics
     from cooplens.models.analyzer import Analyzer
 
-    analyzer = Analyzer.from_pretrained(model, summarizer=summarizer, settings=None if strategy is None else {
+    unguarded = {} if strategy is None else {         # scored and recorded, nothing dropped
         "summarizer.strategy": strategy, "summarizer.support_threshold": 0.0,
-        "summarizer.grounding_threshold": float("-inf")})     # scored and recorded, nothing dropped
+        "summarizer.grounding_threshold": float("-inf"), "summarizer.candidates": 1}      # the best translation
+    analyzer = Analyzer.from_pretrained(model, summarizer=summarizer, settings={**unguarded, **(settings or {})})
     rows = [r for r in read_rows("data/corpus/corpus.jsonl") if r["split"] == split and is_real_news(r)]
     rows = rows[::max(1, len(rows) // limit)][:limit] if limit else rows      # a limit takes a spread over languages
     results = analyzer.analyze([{"title": r.get("title"), "text": r["text"]} for r in rows], ids=[r["id"] for r in rows])
@@ -108,13 +110,15 @@ def main(argv=None) -> int:
     p.add_argument("--model", default=None)
     p.add_argument("--summarizer", default=None)
     p.add_argument("--out", required=True)
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a config value by dotted name, e.g. summarizer.candidates=1 (repeatable)")
     p = sub.add_parser("score")
     p.add_argument("sentences")
     p.add_argument("labels")
     args = parser.parse_args(argv)
     if args.action == "dump":
         dump(args.split, Path(args.out), None if args.as_shipped else args.strategy, args.limit, args.model,
-             args.summarizer)
+             args.summarizer, dict(assignment.split("=", 1) for assignment in args.set))
     else:
         print(json.dumps(score(Path(args.sentences), Path(args.labels)), indent=2))
     return 0

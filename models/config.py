@@ -70,6 +70,9 @@ class SummarizerConfig:
     # explain is one the generator would write anyway (None = unchecked; eval/RESULTS.md, "The guard, measured")
     grounding_threshold: float | None = None
     num_beams: int = 1
+    # translations tried per sentence: more than one decodes a beam of that many, and the guard shows the best
+    # hypothesis that passes every check instead of abstaining when the best one fails
+    candidates: int = 1
     # prompts decoded together; 1: each alone (CTranslate2: one per core), so a summary's text never depends on
     # the articles it shares a batch with (batched greedy decoding can reword it: issue #12)
     batch_size: int = 8

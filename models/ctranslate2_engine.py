@@ -116,14 +116,16 @@ class CTranslate2Decoder:
         torch.set_num_threads(threads)
 
     def generate(self, prompts: list, max_new_tokens: int, num_beams: int, no_repeat_ngram_size: int,
-                 batch_size: int) -> list:
-        """prompts: lists of token ids. Returns the generated token ids (prompt excluded), in order."""
+                 batch_size: int, candidates: int = 1) -> list:
+        """prompts: lists of token ids. Returns per prompt its `candidates` best generations' token ids (prompt
+        excluded; a beam of at least that many, best first), in order."""
         results = self.model.generate_batch([self.tokenizer.convert_ids_to_tokens(p) for p in prompts],
-                                            max_length=max_new_tokens, beam_size=num_beams, sampling_topk=1,
+                                            max_length=max_new_tokens, beam_size=max(num_beams, candidates),
+                                            num_hypotheses=candidates, sampling_topk=1,
                                             no_repeat_ngram_size=no_repeat_ngram_size, end_token=self.end_tokens,
                                             include_prompt_in_result=False, max_batch_size=batch_size)
-        ids = [r.sequences_ids[0] for r in results]
-        return ids if self.output_tokens is None else [self.output_tokens[i].tolist() for i in ids]
+        return [[ids if self.output_tokens is None else self.output_tokens[ids].tolist() for ids in r.sequences_ids]
+                for r in results]
 
     def logprobs(self, prompts: list, continuations: list) -> list:
         """log p of each continuation token after its prompt; each sequence scored alone (batch-independent)."""

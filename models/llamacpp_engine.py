@@ -142,12 +142,12 @@ class LlamaCppDecoder:
             return list(pool.map(self._logprobs, prompts, continuations))
 
     def generate(self, prompts: list, max_new_tokens: int, num_beams: int, no_repeat_ngram_size: int,
-                 batch_size: int) -> list:
-        """prompts: lists of token ids. Returns the generated token ids (prompt excluded), in order."""
-        if num_beams != 1:
-            raise ValueError("the llama.cpp engine decodes greedily (num_beams 1)")
+                 batch_size: int, candidates: int = 1) -> list:
+        """prompts: lists of token ids. Returns per prompt [its generated token ids] (prompt excluded), in order."""
+        if num_beams != 1 or candidates != 1:
+            raise ValueError("the llama.cpp engine decodes greedily (num_beams 1, one candidate)")
         with ThreadPoolExecutor(len(self.contexts)) as pool:     # llama.cpp releases the GIL while it computes
-            return list(pool.map(lambda p: self._decode(p, max_new_tokens, no_repeat_ngram_size), prompts))
+            return list(pool.map(lambda p: [self._decode(p, max_new_tokens, no_repeat_ngram_size)], prompts))
 
 
 def last_logits(llm) -> np.ndarray:

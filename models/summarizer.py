@@ -287,30 +287,39 @@ class GenerativeSummarizer:
         return {"input_ids": torch.tensor([[pad] * (width - len(p)) + p for p in prompts]),
                 "attention_mask": torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])}
 
-    @torch.inference_mode()
     def generate(self, items: list, task: str = "summary") -> list:
         """items: generator_input(...) dicts (a plain string is read as a source of unknown language with no
         names). Returns one English text per item, in order."""
+        return [texts[0] for texts in self.generate_candidates(items, task)]
+
+    @torch.inference_mode()
+    def generate_candidates(self, items: list, task: str = "summary", candidates: int = 1) -> list:
+        """Per item, its `candidates` best English texts, best first, repeats removed (more than one: a beam of at
+        least that many, whose hypotheses the guard tries in turn)."""
         from transformers import LogitsProcessorList
 
         items = [generator_input([i], "", []) if isinstance(i, str) else i for i in items]
+        candidates = 1 if self.engine == "llama.cpp" else candidates    # it decodes greedily: one candidate
         if self.decoder is not None:
             prompts = [self._prompt_ids(item, task) for item in items]
-            return self._texts(self.decoder.generate(prompts, self.settings.max_new_tokens, self.num_beams,
-                                                     self.settings.no_repeat_ngram_size, self.batch_size))
-        outputs = [""] * len(items)
+            generated = self.decoder.generate(prompts, self.settings.max_new_tokens, self.num_beams,
+                                              self.settings.no_repeat_ngram_size, self.batch_size, candidates)
+            return [list(dict.fromkeys(self._texts(hypotheses))) for hypotheses in generated]
+        outputs = [[""] for _ in items]
         # shortest first: a batch of similar lengths wastes little padding
         for chunk in length_sorted_batches([-len(i["source"]) for i in items], self.batch_size):
             batch = {k: v.to(self.device) for k, v in self._batch([items[i] for i in chunk], task).items()}
             generated = self.model.generate(**batch, max_new_tokens=self.settings.max_new_tokens,
-                                            num_beams=self.num_beams, do_sample=False,
+                                            num_beams=max(self.num_beams, candidates), do_sample=False,
+                                            num_return_sequences=candidates,
                                             no_repeat_ngram_size=self.settings.no_repeat_ngram_size,
                                             pad_token_id=self.tokenizer.pad_token_id,
                                             logits_processor=LogitsProcessorList(self.only_output_tokens))
             if not self.is_seq2seq:
                 generated = generated[:, batch["input_ids"].shape[1]:]
-            for i, text in zip(chunk, self._texts(generated)):
-                outputs[i] = text
+            texts = self._texts(generated)
+            for n, i in enumerate(chunk):
+                outputs[i] = list(dict.fromkeys(texts[n * candidates:(n + 1) * candidates]))
         return outputs
 
     @torch.inference_mode()
@@ -386,10 +395,11 @@ class GenerativeSummarizer:
             task = "summary"
         sources = support_sources(prepared, chosen, config.strategy)
         with embedding_meanwhile(similarity, sources, self.decoder is not None):
-            flat = iter(self.generate(items, task=task))
-        texts = [[next(flat) for _ in js] for js in chosen] if config.strategy == "translate" else [[t] for t in flat]
-        # the guard's parts: each generated text with the source sentences its support is measured against
-        parts = [[(t, support(similarity, article_sources)) for t, article_sources in zip(generated, article)]
+            flat = iter(self.generate_candidates(items, task=task, candidates=config.candidates))
+        texts = [[next(flat) for _ in article] for article in sources]
+        # the guard's parts: each generated text's candidates with the source sentences its support is measured against
+        parts = [[(candidates, support(similarity, article_sources))
+                  for candidates, article_sources in zip(generated, article)]
                  for generated, article in zip(texts, sources)]
 
         def guard(i, text, supported, spans=None):
@@ -397,22 +407,10 @@ class GenerativeSummarizer:
             return guard_summary(text, prepared[i].text, parties[i], find_english, supported, config.support_threshold,
                                  least_grounded(text, spans), config.grounding_threshold, roles) if text else None
 
-        checked = [[guard(i, *part) for part in article] for i, article in enumerate(parts)]
-        if config.grounding_threshold is not None:
-            # a text none of whose sentences passed the other checks is withheld whatever its grounding, so it is
-            # not scored (each scored text costs two more forward passes); a threshold of -inf asks for the scores
-            # alone, of every text (the guard audit)
-            index = iter(range(len(items)))
-            positions = [[next(index) for _ in article] for article in parts]       # each part's prompt in items
-            scored = [(i, k) for i, article in enumerate(checked) for k, g in enumerate(article)
-                      if g is not None and (g.text or config.grounding_threshold == float("-inf"))]
-            spans = self.grounding([items[positions[i][k]] for i, k in scored], [parts[i][k][0] for i, k in scored],
-                                   task)
-            for (i, k), text_spans in zip(scored, spans):
-                first = checked[i][k]      # its support scores are known: the encoder is not asked again
-                checked[i][k] = guard(i, parts[i][k][0],
-                                      (lambda sentences, known=first.support: [known[s] for s in sentences])
-                                      if parts[i][k][1] else None, text_spans)
+        index = iter(range(len(items)))
+        prompts = [[items[next(index)] for _ in article] for article in parts]       # each part's prompt
+        checked = first_passing(parts, guard, config.grounding_threshold,
+                                lambda at, texts: self.grounding([prompts[i][k] for i, k in at], texts, task))
         summaries = []
         for p, found, fallback, article, quote, who_line in zip(
                 prepared, parties, digests, checked, quotes or [None] * len(prepared), map(who_did_what, actors)):
@@ -420,6 +418,46 @@ class GenerativeSummarizer:
                 else article[0]
             summaries.append(guarded_summary(guarded, fallback, found, p, quote, who_line))
         return summaries
+
+
+def first_passing(parts: list, guard, grounding_threshold: float | None, grounding) -> list:
+    """Per article, per generated text, the guarded result to show: of its candidates (best first), the first that
+    keeps a sentence after every check; where none does, the best one's, whose report says why. parts: per article,
+    per text, (candidates, support); guard(i, text, support, spans=None) -> GuardedSummary | None; grounding(at,
+    texts) -> spans, for the texts of parts `at` ((i, k) pairs). Each round scores the grounding of one candidate per
+    undecided text (two forward passes each), and only of a candidate that passed the other checks: one that failed
+    them is withheld whatever its grounding. A threshold of -inf asks for the scores alone (the guard audit)."""
+    checked = [[None] * len(article) for article in parts]
+    tried = [[0] * len(article) for article in parts]         # the candidate each text's guard has reached
+    undecided = [(i, k) for i, article in enumerate(parts) for k in range(len(article))]
+    while undecided:
+        to_score = []
+        for i, k in undecided:
+            candidates, supported = parts[i][k]
+            while tried[i][k] < len(candidates):
+                g = guard(i, candidates[tried[i][k]], supported)
+                if tried[i][k] == 0 or (g is not None and g.text and grounding_threshold is None):
+                    checked[i][k] = g
+                if g is not None and (g.text or grounding_threshold == float("-inf")):
+                    if grounding_threshold is not None:
+                        to_score.append((i, k, g))
+                    break
+                tried[i][k] += 1
+        if not to_score:
+            break
+        spans = grounding([(i, k) for i, k, _ in to_score], [parts[i][k][0][tried[i][k]] for i, k, _ in to_score])
+        undecided = []
+        for (i, k, fact_checked), text_spans in zip(to_score, spans):
+            candidates, supported = parts[i][k]
+            g = guard(i, candidates[tried[i][k]],       # its support scores are known: the encoder is not asked again
+                      (lambda sentences, known=fact_checked.support: [known[s] for s in sentences]) if supported
+                      else None, text_spans)
+            if g.text or tried[i][k] == 0:
+                checked[i][k] = g
+            tried[i][k] += 1
+            if not g.text and tried[i][k] < len(candidates):
+                undecided.append((i, k))
+    return checked
 
 
 def llamacpp_decoder(adapter_folder: Path | None, base_model: str, end_token_ids: list, threads: int,

@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed, memory and quality of the engines side by side (eval/bench.py)")
     add_model_options(p)
     p.add_argument("--engines", nargs="+", default=["hf-fp32", "ct2-fp32-english", "ct2-fp32-english-bf16-encoder",
-                                                    "ct2-int8-english"],
+                                                    "ct2-fp32-english-bf16-encoder-3-candidates", "ct2-int8-english"],
                    help="engines to compare, the first is the reference (default: %(default)s)")
     p.add_argument("--articles", type=int, default=40, help="real dev articles (default: %(default)s)")
     p.add_argument("--singles", type=int, default=5, help="articles timed one at a time (default: %(default)s)")

@@ -282,7 +282,12 @@ def test_english_output_tokens_keep_both_engines_to_the_set_and_score_alike(tmp_
             summarizer.model.generate = recorded
         else:
             decode = summarizer.decoder.generate
-            summarizer.decoder.generate = lambda *a: written.append(decode(*a)) or written[-1]
+
+            def recorded_decoding(*args):
+                out = decode(*args)        # per prompt, its hypotheses' token ids
+                written.append([ids for hypotheses in out for ids in hypotheses])
+                return out
+            summarizer.decoder.generate = recorded_decoding
         summarizer.generate(items, task="translation")      # a random model's text may have no full sentence
         new = [int(t) for batch in written for row in batch for t in row]
         assert new and set(new) <= set(ids) | {tokenizer.pad_token_id}
@@ -405,3 +410,48 @@ def test_the_guard_finds_the_words_the_source_does_not_explain_alike_on_every_en
     assert np.allclose(scored["ctranslate2-english"], scored["hf-english"], atol=1e-3)
     if "llama.cpp" in scored:        # 4-bit weights: the same verdicts, not the same numbers
         assert np.corrcoef(scored["llama.cpp"], scored["hf"])[0, 1] > 0.9
+
+
+def test_candidates_are_a_beams_best_distinct_translations_whatever_the_batch(tiny_gemma):
+    """summarizer.candidates: per sentence a beam's best hypotheses, best first, no two alike, on the shipped
+    generator (CTranslate2) and on transformers; a prompt's candidates do not depend on the prompts beside it."""
+    from cooplens.models.summarizer import GenerativeSummarizer, generator_input
+
+    items = [generator_input(["شهر اصفهان ۷۶ کارتن اقلام بهداشتی از شهر شیان چین دریافت کرد."], "fa",
+                             ["Isfahan (Iran)", "Xi'an (China)"]),
+             generator_input(["ঢাকা ও কলকাতার মধ্যে স্বাস্থ্য সহযোগিতা চুক্তি সই হয়েছে।"], "bn", [])]
+    shipped = GenerativeSummarizer(REPO / "models" / "shipped" / "summarizer-gemma-lora", engine="ctranslate2",
+                                   batch_size=1, english_tokens=True)
+    candidates = shipped.generate_candidates(items, task="translation", candidates=4)
+    assert [len(c) > 1 and len(set(c)) == len(c) <= 4 and all(c) for c in candidates] == [True, True]
+    assert any("76" in text for text in candidates[0])
+    assert [shipped.generate_candidates([item], task="translation", candidates=4)[0]
+            for item in reversed(items)] == candidates[::-1]
+    tiny = GenerativeSummarizer(tiny_gemma)
+    assert tiny.engine == "hf"
+    assert [len(set(c)) == len(c) <= 3 for c in tiny.generate_candidates(items, task="translation",
+                                                                        candidates=3)] == [True, True]
+
+
+def test_the_guard_shows_the_best_candidate_that_passes_every_check(generating_analyzer, monkeypatch):
+    """With several candidates per sentence the guard tries them best first: a candidate that fails a check (here one
+    put ahead of the generator's own, with a figure and a place the source does not have) is passed over for the
+    next; where every candidate fails, the result abstains and reports why the best one failed."""
+    article = ("The Iranian Red Crescent sent 76 cartons of medical supplies to Isfahan University of Medical "
+               "Sciences on Monday. The shipment included masks and gloves.")
+    invented = "The Iranian Red Crescent sent 900 ambulances to Lima."
+    monkeypatch.setattr(generating_analyzer.config.summarizer, "candidates", 2)
+    own = generating_analyzer.analyze([article])[0]
+    assert own.summary_kind == "generated" and "76" in own.summary_en
+    generate = generating_analyzer.generator.generate_candidates
+    monkeypatch.setattr(generating_analyzer.generator, "generate_candidates",
+                        lambda items, task, candidates: [[invented] + texts
+                                                         for texts in generate(items, task, candidates)])
+    passed_over = generating_analyzer.analyze([article])[0]
+    assert passed_over.summary_en == own.summary_en and invented not in passed_over.summary_check["removed_sentences"]
+    monkeypatch.setattr(generating_analyzer.generator, "generate_candidates",
+                        lambda items, task, candidates: [[invented] for _ in items])
+    withheld = generating_analyzer.analyze([article])[0]
+    assert withheld.summary_kind == "abstained" and invented in withheld.summary_check["removed_sentences"]
+    assert any("not in the source: 900" in reason for reasons in withheld.summary_check["removed_because"]
+               for reason in reasons)
