@@ -35,6 +35,10 @@ ENDS_ON_TITLE = re.compile(rf"\b(?:{'|'.join(TITLES)})\.$")
 # Words that say nothing by themselves: with only these and names, a "sentence" is a dateline or a heading fragment
 FILLER_WORDS = set("the a an of in on at to for and or by with from as is are was were be s country city capital "
                    "province region state district".split())
+# Words of a date or a time of day: with only these, filler and names, a "sentence" is a timestamp ("Today 17 July at
+# 11:00 a.m."), which a page prints and the generator translates
+TIME_WORDS = set("today yesterday tomorrow tonight morning afternoon evening night noon midnight am pm m hours local "
+                 "time o'clock oclock".split())
 NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
 ORDINAL_OR_SMALL = {str(i) for i in range(0, 11)}   # "two sides", list numbering: too common to flag
 NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
@@ -288,18 +292,35 @@ def english_sentences(text: str) -> list:
 
 
 def states_nothing(sentence: str) -> bool:
-    """A dateline or a bare name rendered as a sentence ("Riyadh", "The country (Riyadh)", "Dhaka, 12 March"): at
-    most four words besides filler, each a capitalised name. It makes no claim a reader could use; the held-out
-    audits found such lines only as invented ones. A lower-case word ("Japan's grant") makes it a claim."""
-    words = [w for w in re.findall(r"[^\W\d_]+", sentence) if w.lower() not in FILLER_WORDS]
+    """A dateline, a timestamp or a bare name rendered as a sentence ("Riyadh", "The country (Riyadh)", "Dhaka, 12
+    March", "Today 17 July at 11:00 a.m."): at most four words besides filler and time words, each a capitalised
+    name. It makes no claim a reader could use; the held-out audits found such lines only as invented ones or as a
+    page's timestamp. A lower-case word ("Japan's grant") makes it a claim."""
+    words = [w for w in re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", sentence)
+             if w.lower() not in FILLER_WORDS | TIME_WORDS]
     return len(words) <= 4 and all(w[0].isupper() for w in words)
 
 
-def repeats(sentence: str, earlier: list, overlap: float = 0.6) -> bool:
-    """Says again what an earlier sentence said (word-set Jaccard): small generators loop in paraphrase."""
+def content_words(sentence: str) -> set:
+    """A sentence's words besides filler, cut to four letters: a crude stem, so that "fires" meets "fired" and
+    "China's" meets "Chinese"."""
+    return {word[:4] for word in re.findall(r"\w+", sentence.lower()) if word not in FILLER_WORDS}
+
+
+def repeats(sentence: str, earlier: list, overlap: float = 0.6, contained: float = 0.8) -> bool:
+    """Says again what an earlier sentence said: word-set Jaccard >= overlap (small generators loop in paraphrase),
+    or one of the two is mostly inside the other (>= contained of its content words, at least three): a headline's
+    translation beside its lead's ("China's expert team is now in Dhaka" / "A 10-member Chinese expert team ...")."""
     words = set(re.findall(r"\w+", sentence.lower()))
-    return any(len(words & (other := set(re.findall(r"\w+", e.lower())))) / max(len(words | other), 1) >= overlap
-               for e in earlier)
+    content = content_words(sentence)
+    for e in earlier:
+        other = set(re.findall(r"\w+", e.lower()))
+        if len(words & other) / max(len(words | other), 1) >= overlap:
+            return True
+        shorter = min(content, content_words(e), key=len)
+        if len(shorter) >= 3 and len(content & content_words(e)) / len(shorter) >= contained:
+            return True
+    return False
 
 
 def repeats_itself(sentence: str) -> str | None:

@@ -48,6 +48,7 @@ YEAR = re.compile(r"(?<!\d)(1[34]\d\d|19\d\d|20\d\d)(?!\d)")
 # numbers inside times or dates (10:09, 1398/07/30) are left to dates_in.
 FIGURE = re.compile(r"(?<![\d/.:-])(?:\d{1,3}(?:,\d{3})+|\d{2,5})(?:\.\d+)?(?![\d/.:-])")
 MAX_QUOTE_CHARS = 220
+SENTENCE_CLOSERS = ".!?\"')»"       # what a complete English sentence ends with
 MAX_PARTIES = 5
 # a translated sentence is supported by the lead as well as by its own sentence: a title and its first sentence
 # say the same thing in two ways (chosen on 132 labelled dev sentences: eval/RESULTS.md)
@@ -557,8 +558,10 @@ def word_in_context(words: list, at: int) -> str:
 
 
 def merge_guarded(parts: list):
-    """One guarded summary from the guarded translations of several sentences (repeats across them dropped)."""
-    from cooplens.models.faithfulness import GuardedSummary, repeats
+    """One guarded summary from the guarded translations of several sentences. Of two that say the same thing (a
+    headline's translation and its lead's), the one with more content words is kept, in the earlier one's place; a
+    translation without a full stop (a headline's) gets one, so that it does not run into the next."""
+    from cooplens.models.faithfulness import GuardedSummary, content_words, repeats
 
     if not parts:
         return None
@@ -567,10 +570,22 @@ def merge_guarded(parts: list):
         dropped.extend(part.dropped)
         support.update(part.support)
         grounding.update(part.grounding)
-        if part.text and repeats(part.text, kept):
-            dropped.append((part.text, ["repeats an earlier sentence"]))
-        elif part.text:
-            kept.append(part.text)
+        if not part.text:
+            continue
+        text = part.text
+        if text[-1] not in SENTENCE_CLOSERS:
+            text += "."
+            for scores in (support, grounding):
+                if part.text in scores:
+                    scores[text] = scores.pop(part.text)
+        same = next((j for j, earlier in enumerate(kept) if repeats(text, [earlier])), None)
+        if same is None:
+            kept.append(text)
+        elif len(content_words(text)) > len(content_words(kept[same])):
+            dropped.append((kept[same], ["repeats a later sentence that says more"]))
+            kept[same] = text
+        else:
+            dropped.append((text, ["repeats an earlier sentence"]))
     report = parts[0].generated
     for part in parts[1:]:
         report.numbers_checked += part.generated.numbers_checked
@@ -608,7 +623,7 @@ def guarded_summary(guarded, digest_text: str, parties: list, prepared, quote: i
 def complete_sentences(text: str) -> str:
     """A generation stopped by max_new_tokens ends mid-sentence: cut back to the end of its last full sentence, if
     any (a stop after a title, "the Civil Surgeon Dr.", ends none)."""
-    if not text or (text[-1] in ".!?\"')»" and not ENDS_ON_TITLE.search(text)):
+    if not text or (text[-1] in SENTENCE_CLOSERS and not ENDS_ON_TITLE.search(text)):
         return text
     sentences = english_sentences(text)
     return " ".join(sentences[:-1]) if len(sentences) > 1 else text
