@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from cooplens.models.config import ClassifierConfig
-from cooplens.models.encoder import SentenceEncoder, mean_pool
+from cooplens.models.encoder import SentenceEncoder, batch_invariant, mean_pool
 from cooplens.models.runtime import bucketed_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.taxonomy import Taxonomy
 from cooplens.models.text import informative
@@ -216,7 +216,7 @@ class SequenceClassifier(WindowedClassifier):
             else:
                 self.model = AutoModelForSequenceClassification.from_pretrained(self.folder)
                 self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
-        self.model = self.model.to(self.device, dtype=torch_dtype(config.dtype, self.device)).eval()
+        self.model = batch_invariant(self.model.to(self.device, dtype=torch_dtype(config.dtype, self.device)).eval())
         self.max_length = config.window_tokens
         self.prefix = config.input_prefix
 

