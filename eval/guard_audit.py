@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cooplens.models.config import assigned_settings
 from cooplens.models.labelled import is_real_news, read_rows
 
 
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.action == "dump":
         dump(args.split, Path(args.out), None if args.as_shipped else args.strategy, args.limit, args.model,
-             args.summarizer, dict(assignment.split("=", 1) for assignment in args.set))
+             args.summarizer, assigned_settings(args.set))
     else:
         print(json.dumps(score(Path(args.sentences), Path(args.labels)), indent=2))
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from cooplens.eval.metrics import actor_metrics, classification_metrics, reference_free_scores, summary_metrics
+from cooplens.models.config import assigned_settings
 from cooplens.models.faithfulness import check_against_source
 from cooplens.models.labelled import is_real_news
 from cooplens.models.parties import Party
@@ -265,7 +266,7 @@ def run_cli(args) -> int:
     results = {}
     for model in args.model or [None]:
         name = model or "default"
-        settings = dict(assignment.split("=", 1) for assignment in args.set)
+        settings = assigned_settings(args.set)
         results[name] = evaluate_model(model, rows, args.device, args.summarizer, settings,
                                        actors_gold(args.actors or f"data/corpus/real/actors_{args.split}.jsonl"))
     out = Path(args.out)

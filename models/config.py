@@ -17,6 +17,11 @@ FORMAT = "cooplens/2"
 CONFIG_FILE = "cooplens.json"
 
 
+def assigned_settings(assignments: list) -> dict:
+    """--set SECTION.KEY=VALUE overrides of a model folder's settings (the CLI, eval and the guard audit), by name."""
+    return dict(assignment.split("=", 1) for assignment in assignments)
+
+
 def _known(cls, data: dict) -> dict:
     """The keys of data that are fields of the dataclass cls (a newer writer may add keys: they are kept out)."""
     names = {f.name for f in fields(cls)}

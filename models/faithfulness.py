@@ -311,14 +311,12 @@ def repeats(sentence: str, earlier: list, overlap: float = 0.6, contained: float
     """Says again what an earlier sentence said: word-set Jaccard >= overlap (small generators loop in paraphrase),
     or one of the two is mostly inside the other (>= contained of its content words, at least three): a headline's
     translation beside its lead's ("China's expert team is now in Dhaka" / "A 10-member Chinese expert team ...")."""
-    words = set(re.findall(r"\w+", sentence.lower()))
-    content = content_words(sentence)
+    words, content = set(re.findall(r"\w+", sentence.lower())), content_words(sentence)
     for e in earlier:
-        other = set(re.findall(r"\w+", e.lower()))
-        if len(words & other) / max(len(words | other), 1) >= overlap:
-            return True
-        shorter = min(content, content_words(e), key=len)
-        if len(shorter) >= 3 and len(content & content_words(e)) / len(shorter) >= contained:
+        other, other_content = set(re.findall(r"\w+", e.lower())), content_words(e)
+        shorter = min(len(content), len(other_content))
+        if (len(words & other) / max(len(words | other), 1) >= overlap or
+                shorter >= 3 and len(content & other_content) / shorter >= contained):
             return True
     return False
 

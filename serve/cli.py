@@ -24,7 +24,9 @@ def fail(message: str) -> int:
 
 def settings(args) -> dict:
     """--set SECTION.KEY=VALUE overrides of a model folder's settings."""
-    return dict(assignment.split("=", 1) for assignment in args.set)
+    from cooplens.models.config import assigned_settings
+
+    return assigned_settings(args.set)
 
 
 def cmd_predict(args) -> int:
