@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from conftest import EXAMPLES, REPO
@@ -39,12 +38,9 @@ def answers(rows: list) -> list:
 def test_processes_batch_compositions_threads_and_engines_give_the_same_answers(tmp_path):
     batched = answers(predict(EXAMPLES, tmp_path / "batched.jsonl", 5, 2))
     assert batched == answers(predict(EXAMPLES, tmp_path / "one-by-one.jsonl", 1, 1))
-    # the transformers engine writes the same summaries and makes the same decisions; with its generator in the
-    # process, the classifier's probabilities moved in the 4th decimal in 1 of 3 runs (issue #12, not yet explained)
-    hf = answers(predict(EXAMPLES, tmp_path / "hf-engine.jsonl", 5, 2, "--set", "summarizer.engine=hf"))
-    assert [(r[0], r[1], r[2], r[5], r[6]) for r in hf] == [(r[0], r[1], r[2], r[5], r[6]) for r in batched]
-    assert np.allclose([r[3] for r in hf] + [p for r in hf for p in r[4]],
-                       [r[3] for r in batched] + [p for r in batched for p in r[4]], atol=0.005)
+    # the transformers engine too: in about half of its processes, the first encoder pass after its generator loaded
+    # moved a probability by up to 0.006 (CI saw it) until the analyzer made one pass at load (models/analyzer.py)
+    assert answers(predict(EXAMPLES, tmp_path / "hf-engine.jsonl", 5, 2, "--set", "summarizer.engine=hf")) == batched
 
 
 def moved_articles(tmp_path):
