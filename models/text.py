@@ -106,10 +106,12 @@ def split_sentences(text: str) -> list:
 
 
 def informative(sentence: str) -> bool:
-    """Long enough to carry a claim: captions like "نظر شما" or "Photo: X" should not become evidence."""
+    """Long enough to carry a claim: captions like "نظر شما" or "Photo: X" should not become evidence. Only words
+    with a letter count, so a dateline or a timestamp ("আজ ১৭ জুলাই সকাল ১১ টায়।", "Wednesday, January 1, 2020 -
+    16:39") is not quoted as an article's lead either."""
     if re.search("[\u3040-\u30ff\u4e00-\u9fff]", sentence):
         return sum(ch.isalpha() for ch in sentence) >= 12
-    return len(sentence.split()) >= MIN_EVIDENCE_WORDS
+    return sum(any(ch.isalpha() for ch in word) for word in sentence.split()) >= MIN_EVIDENCE_WORDS
 
 
 def sentence_spans(text: str, sentences: list) -> list:

@@ -1,7 +1,7 @@
 import pytest
 
 from cooplens.models.config import TextSettings
-from cooplens.models.text import InputError, ascii_digits, normalize, prepare, split_sentences
+from cooplens.models.text import InputError, ascii_digits, informative, normalize, prepare, split_sentences
 
 
 def test_persian_yeh_kaf_and_zwnj_are_made_consistent():
@@ -65,3 +65,17 @@ def test_language_is_identified_after_html_removal_and_lone_surrogates_are_repla
     assert prepared.language.code == "en"
     broken = prepare("The WHO sent vaccines to Dhaka \ud800 on Monday, officials said.")
     assert "\ufffd" in broken.text and any("surrogate" in w for w in broken.warnings)
+
+
+@pytest.mark.parametrize("line", ["আজ ১৭ জুলাই সকাল ১১ টায়।", "Wednesday, January 1, 2020 - 16:39",
+                                  "الأربعاء 30/أغسطس/2017 - 04:20 م", "موضوع : شهرشناسی | استان مازندران-ساری",
+                                  "АСТАНА, 22 сен — Sputnik."])
+def test_a_dateline_or_timestamp_carries_no_claim(line):
+    # real pages' lines (test and dev articles, sample 004): they were quoted as an abstention's "lead sentence"
+    assert not informative(line)
+
+
+@pytest.mark.parametrize("line", ["The ministry sent 500 tonnes of aid on 5 May 2020.",
+                                  "চীন থেকে ১০ সদস্যের বিশেষজ্ঞ দল ঢাকায় এসেছে।"])
+def test_a_short_sentence_with_numbers_still_carries_a_claim(line):
+    assert informative(line)
