@@ -180,7 +180,7 @@ class Analyzer:
         # One full-length encoder pass once every model is loaded. In about half of the processes that had just
         # loaded the transformers generator, the first pass gave full-length windows other vectors than every later
         # pass did (a type probability moved by up to 0.006); no later pass differed, and with this pass no first
-        # one did (eval/RESULTS.md; the cause inside the CPU kernels is not found). It costs a fraction of a second.
+        # one did (eval/RESULTS.md; the cause inside the CPU kernels is not found). It costs 0.25 s.
         self.classifier.embed([WARM_UP_TEXT])
 
     @classmethod
