@@ -307,18 +307,24 @@ def content_words(sentence: str) -> set:
     return {word[:4] for word in re.findall(r"\w+", sentence.lower()) if word not in FILLER_WORDS}
 
 
-def repeats(sentence: str, earlier: list, overlap: float = 0.6, contained: float = 0.8) -> bool:
-    """Says again what an earlier sentence said: word-set Jaccard >= overlap (small generators loop in paraphrase),
-    or one of the two is mostly inside the other (>= contained of its content words, at least three): a headline's
-    translation beside its lead's ("China's expert team is now in Dhaka" / "A 10-member Chinese expert team ...")."""
+def repeated(sentence: str, earlier: list, overlap: float = 0.6, contained: float = 0.8) -> int | None:
+    """The index of the earlier sentence this one says again, if any: word-set Jaccard >= overlap (small generators
+    loop in paraphrase), or one of the two is mostly inside the other (>= contained of its content words, at least
+    three): a headline's translation beside its lead's ("China's expert team is now in Dhaka" / "A 10-member Chinese
+    expert team ...")."""
     words, content = set(re.findall(r"\w+", sentence.lower())), content_words(sentence)
-    for e in earlier:
+    for j, e in enumerate(earlier):
         other, other_content = set(re.findall(r"\w+", e.lower())), content_words(e)
         shorter = min(len(content), len(other_content))
         if (len(words & other) / max(len(words | other), 1) >= overlap or
                 shorter >= 3 and len(content & other_content) / shorter >= contained):
-            return True
-    return False
+            return j
+    return None
+
+
+def repeats(sentence: str, earlier: list) -> bool:
+    """Says again what an earlier sentence said (`repeated`)."""
+    return repeated(sentence, earlier) is not None
 
 
 def repeats_itself(sentence: str) -> str | None:

@@ -561,7 +561,7 @@ def merge_guarded(parts: list):
     """One guarded summary from the guarded translations of several sentences. Of two that say the same thing (a
     headline's translation and its lead's), the one with more content words is kept, in the earlier one's place; a
     translation without a full stop (a headline's) gets one, so that it does not run into the next."""
-    from cooplens.models.faithfulness import GuardedSummary, content_words, repeats
+    from cooplens.models.faithfulness import GuardedSummary, content_words, repeated
 
     if not parts:
         return None
@@ -578,7 +578,7 @@ def merge_guarded(parts: list):
             for scores in (support, grounding):
                 if part.text in scores:
                     scores[text] = scores.pop(part.text)
-        same = next((j for j, earlier in enumerate(kept) if repeats(text, [earlier])), None)
+        same = repeated(text, kept)
         if same is None:
             kept.append(text)
         elif len(content_words(text)) > len(content_words(kept[same])):

@@ -14,19 +14,14 @@ import json
 import sys
 from pathlib import Path
 
+from cooplens.models.config import assigned_settings
+
 EXIT_OK, EXIT_CRASH, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_ALL_FAILED = 0, 1, 2, 3, 4
 
 
 def fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_USAGE
-
-
-def settings(args) -> dict:
-    """--set SECTION.KEY=VALUE overrides of a model folder's settings."""
-    from cooplens.models.config import assigned_settings
-
-    return assigned_settings(args.set)
 
 
 def cmd_predict(args) -> int:
@@ -49,12 +44,12 @@ def cmd_predict(args) -> int:
         from cooplens.serve.ray_engine import run_ray
 
         counts = run_ray(rows, output, args.model, args.summarizer, args.device, args.resume, args.batch_size,
-                         args.workers, args.ray_address, settings=settings(args))
+                         args.workers, args.ray_address, settings=assigned_settings(args.set))
     else:
         from cooplens.models.analyzer import Analyzer
 
         analyzer = Analyzer.from_pretrained(args.model, device=args.device, summarizer=args.summarizer,
-                                            settings=settings(args))
+                                            settings=assigned_settings(args.set))
         counts = run_batch(analyzer, rows, output, resume=args.resume, batch_size=args.batch_size)
     if counts["changed"]:
         print(f"note: {counts['changed']} row(s) changed since the earlier run and were analysed again",
@@ -125,7 +120,7 @@ def cmd_package(args) -> int:
     from cooplens.models.analyzer import Analyzer
 
     folder = Analyzer.from_pretrained(args.source, summarizer=args.summarizer,
-                                      settings=settings(args)).save_pretrained(args.out)
+                                      settings=assigned_settings(args.set)).save_pretrained(args.out)
     show_card(folder)
     return EXIT_OK
 
