@@ -79,6 +79,27 @@ def quiet_llamacpp() -> None:
         llama_cpp.llama_log_set(_log_callback, None)
 
 
+@contextmanager
+def model_params(**fields):
+    """Model parameters that llama-cpp-python's Llama() takes no argument for (use_extra_bufts), set on the defaults
+    it starts from while the block builds models."""
+    import llama_cpp.llama_cpp as library
+
+    defaults = library.llama_model_default_params
+
+    def with_fields():
+        params = defaults()
+        for name, value in fields.items():
+            setattr(params, name, value)
+        return params
+
+    library.llama_model_default_params = with_fields
+    try:
+        yield
+    finally:
+        library.llama_model_default_params = defaults
+
+
 class LlamaCppDecoder:
     """Greedy generation from prompt token ids with the HF generator's stopping and n-gram blocking. One llama.cpp
     context per core, one thread each, every prompt decoded alone: its text cannot depend on the batch, the order
@@ -88,11 +109,17 @@ class LlamaCppDecoder:
                  context_tokens: int):
         from llama_cpp import Llama
 
+        from cooplens.models.runtime import cpu_flags
+
         quiet_llamacpp()
         self.end_tokens = set(end_token_ids)
-        self.contexts = [Llama(model_path=str(model_path), lora_path=str(adapter_path) if adapter_path else None,
-                               n_ctx=context_tokens, n_batch=context_tokens, n_threads=1, n_threads_batch=1,
-                               seed=0, verbose=False) for _ in range(max(1, threads))]
+        # ggml's AMX buffer type (the weights repacked for AMX int8) segfaults in the first decode on this project's
+        # AMX CPUs, with or without the adapter, on one core or two (upstream ggml-org/llama.cpp#20824, open without
+        # a fix); without the extra buffer types the weights stay as published. Other CPUs keep their repacking.
+        with model_params(use_extra_bufts="amx_int8" not in cpu_flags()):
+            self.contexts = [Llama(model_path=str(model_path), lora_path=str(adapter_path) if adapter_path else None,
+                                   n_ctx=context_tokens, n_batch=context_tokens, n_threads=1, n_threads_batch=1,
+                                   seed=0, verbose=False) for _ in range(max(1, threads))]
         self.free = list(self.contexts)
         self.lock = threading.Lock()
 

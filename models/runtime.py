@@ -21,14 +21,18 @@ def pick_device(device: str | None = None):
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def cpu_flags() -> set:
+    """The CPU's feature flags as Linux reports them (empty where /proc/cpuinfo cannot be read)."""
+    try:
+        return set(open("/proc/cpuinfo", encoding="utf-8").read().split())
+    except OSError:
+        return set()
+
+
 def cpu_supports_bf16() -> bool:
     """bfloat16 matrix units on this CPU (AVX512-BF16 or AMX): there bf16 runs ~2x faster than fp32; without them
     it is emulated and slower, so fp32 stays the choice."""
-    try:
-        flags = open("/proc/cpuinfo", encoding="utf-8").read()
-    except OSError:
-        return False
-    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
 def use_bf16(setting, device: str) -> bool:
