@@ -156,12 +156,8 @@ class LlamaCppDecoder:
     def _logprobs(self, prompt: list, continuation: list) -> np.ndarray:
         with self._context() as llm:
             llm.eval(prompt)
-            scores = []
-            for token in continuation:      # token by token: llama.cpp keeps the last position's logits only
-                logits = last_logits(llm)
-                scores.append(logits[token] - np.logaddexp.reduce(logits))
-                llm.eval([token])
-            return np.array(scores, dtype=np.float32)
+            rows = [last_logits(llm)] + continuation_logits(llm, len(prompt), continuation[:-1])
+            return np.array([log_softmax(row)[token] for row, token in zip(rows, continuation)], dtype=np.float32)
 
     def logprobs(self, prompts: list, continuations: list) -> list:
         """log p of each continuation token after its prompt; each sequence scored alone, one per core."""
@@ -181,6 +177,32 @@ def last_logits(llm) -> np.ndarray:
     from llama_cpp import llama_get_logits_ith
 
     return np.ctypeslib.as_array(llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),)).astype(np.float64)
+
+
+def continuation_logits(llm, position: int, tokens: list) -> list:
+    """The logits after each of tokens, decoded as one batch from position on: ~3 ms a token on one core, where a
+    decode step per token (llama-cpp-python's eval keeps the last position's logits only) costs ~40 ms."""
+    import llama_cpp
+
+    if not tokens:
+        return []
+    batch = llama_cpp.llama_batch_init(len(tokens), 0, 1)
+    try:
+        for i, token in enumerate(tokens):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = token, position + i, 1, True
+            batch.seq_id[i][0] = 0
+        batch.n_tokens = len(tokens)
+        if llama_cpp.llama_decode(llm.ctx, batch) != 0:
+            raise RuntimeError("llama.cpp could not decode a continuation to score")
+        return [np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, i), shape=(llm.n_vocab(),))
+                .astype(np.float64) for i in range(len(tokens))]
+    finally:
+        llama_cpp.llama_batch_free(batch)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max()
+    return shifted - np.log(np.exp(shifted).sum())
 
 
 def banned_tokens(tokens: list, n: int) -> list:

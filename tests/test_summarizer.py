@@ -404,7 +404,7 @@ def test_the_guard_finds_the_words_the_source_does_not_explain_alike_on_every_en
         assert summarizer.engine == engine.removesuffix("-english")
         spans = summarizer.grounding([item, item], texts, task="translation")
         (faithful,), (invented,) = (least_grounded(t, s)(english_sentences(t)) for t, s in zip(texts, spans))
-        # llama.cpp's 4-bit weights may doubt a faithful word too (on an AMX CPU it scores 'cartons' -0.50, where
+        # llama.cpp's 4-bit weights may doubt a faithful word too (on an AMX CPU it scores 'cartons' about -0.5, where
         # transformers gives +0.28): it is held to finding the invented one
         assert (faithful[0] > 0 or engine == "llama.cpp") and invented[0] < 0
         assert invented[1].split("'")[1] in {"Dr", "Ahmad", "Jameel", "Oman", "Red"}, invented
