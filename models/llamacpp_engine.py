@@ -114,8 +114,8 @@ class LlamaCppDecoder:
         quiet_llamacpp()
         self.end_tokens = set(end_token_ids)
         # ggml's AMX buffer type (the weights repacked for AMX int8) segfaults in the first decode on this project's
-        # AMX CPUs, with or without the adapter, on one core or two (upstream ggml-org/llama.cpp#20824, open without
-        # a fix); without the extra buffer types the weights stay as published. Other CPUs keep their repacking.
+        # AMX CPUs, with or without the adapter, on one core or two (reported upstream as ggml-org/llama.cpp#20824, not
+        # fixed); without the extra buffer types the weights stay as published. Other CPUs keep their repacking.
         with model_params(use_extra_bufts="amx_int8" not in cpu_flags()):
             self.contexts = [Llama(model_path=str(model_path), lora_path=str(adapter_path) if adapter_path else None,
                                    n_ctx=context_tokens, n_batch=context_tokens, n_threads=1, n_threads_batch=1,
@@ -201,6 +201,7 @@ def continuation_logits(llm, position: int, tokens: list) -> list:
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Max-shifted: over 262k logits ~4x faster than np.logaddexp.reduce, the same to 1e-12."""
     shifted = logits - logits.max()
     return shifted - np.log(np.exp(shifted).sum())
 
