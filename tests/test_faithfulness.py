@@ -144,6 +144,16 @@ def test_a_dateline_or_a_bare_name_rendered_as_a_sentence_is_dropped():
                                         "Meeting of the State Minister of Culture with the Nepalese Prime Minister"]))
 
 
+def test_an_untranslated_copy_of_the_source_is_dropped_as_not_english():
+    # shown on the real test split: the generator copied a Turkish phrase instead of translating it
+    source = ("Gölcük Necati Çelik Devlet Hastanesi Yeni Bina yerleşkesinde İl Sağlık Müdürü Op. Dr. Ahmet Yılmaz "
+              "incelemelerde bulundu. Hastane 300 yataklı olacak.")
+    guarded = guard("The new building of Gölcük Necati Çelik State Hospital will have 300 beds. Gölcük Necati Çelik "
+                    "Devlet Hastanesi Yeni Bina yerleşkesinde İl Sağlık Müdürü Op.", source, "tr")
+    assert guarded.text == "The new building of Gölcük Necati Çelik State Hospital will have 300 beds."
+    assert guarded.dropped[0][1] == ["not English: it reads as 'tr' (an untranslated copy)"]
+
+
 def test_a_sentence_with_a_word_the_source_does_not_explain_is_dropped_and_the_word_is_named():
     from cooplens.models.faithfulness import guard_summary
     from cooplens.models.parties import Gazetteer
