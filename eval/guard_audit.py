@@ -66,7 +66,9 @@ def split_kept(text: str) -> list:
 def score(sentences_path: Path, labels_path: Path) -> dict:
     """Precision / recall of the guard at flagging unsupported sentences (labels: supported | partly | invented;
     partly and invented count as unsupported), and the same for each support threshold alone."""
-    from cooplens.models.faithfulness import fact_check_reasons
+    from functools import partial
+
+    from cooplens.models.faithfulness import fact_check_reasons, source_roles, swapped_roles
     from cooplens.models.parties import Gazetteer
 
     gazetteer = Gazetteer.load()
@@ -76,8 +78,11 @@ def score(sentences_path: Path, labels_path: Path) -> dict:
     bad = np.array([labels[(r["id"], r["sentence"])] != "supported" for r in rows])
 
     def fact_check_fails(r) -> bool:       # the guard's fact checks as the code stands now (not as dumped)
+        # the role check reads the source's role words alone: the dump does not keep the article's actors
+        in_source = source_roles(r["source"], gazetteer.mentions(r["source"], r["lang"]), r["lang"], [])
+        roles = partial(swapped_roles, in_source=in_source, english_mentions=lambda text: gazetteer.mentions(text, "en"))
         reasons = fact_check_reasons(r["sentence"], r["source"], gazetteer.find(r["source"], r["lang"]),
-                                     lambda text: gazetteer.find(text, "en"))
+                                     lambda text: gazetteer.find(text, "en"), roles)
         return bool(reasons) or "repeats an earlier sentence" in r["reasons"]
 
     flagged = np.array([fact_check_fails(r) for r in rows])

@@ -269,19 +269,45 @@ def check_against_source(summary: str, source: str, source_parties: list, find_e
     return check_faithfulness(summary, source, traceable, {p.en for p in find_english_parties(summary)})
 
 
-def swapped_roles(sentence: str, source_actors: list, english_mentions) -> list:
-    """Givers and receivers an English sentence swaps against the source's actors (models/actors.py): a party that
-    the sentence's own words make the giver where the source makes it only the receiver, or the reverse
-    ("Bangladesh will give $ 50 million to the World Bank", where the bank lends to Bangladesh). The sentence is read
-    with the same English cue words as the actors (data/roles.yaml: "to X", "from X", "X donated"); a party the
-    sentence gives no role, or the source no giver/receiver role, is not judged. english_mentions: text ->
-    [(Party, start, end)] (the gazetteer on English text). -> [(name, its role in the sentence, in the source)]."""
-    in_source = {}
-    for actor in source_actors:
-        in_source.setdefault(actor["name"], set()).add(actor["role"])
+def source_roles(text: str, mentions: list, lang: str, actors: list) -> dict:
+    """Each party's giver / receiver roles in the source: its actor's role (models/actors.py) and the role words next
+    to any of its mentions, whatever the predicted types (actors look for giver and receiver only in aid-like
+    stories; a trade story's "medicines from Bangladesh" still says who supplies). mentions: [(Party, start, end)] of
+    text (the gazetteer). -> {English name: {roles}}."""
+    roles = {}
+    for actor in actors:
+        roles.setdefault(actor["name"], set()).add(actor["role"])
+    for (party, _, _), role in zip(mentions, mention_roles(text, mentions, lang, ("giver", "receiver"))):
+        if role:
+            roles.setdefault(party.en, set()).add(role)
+    return roles
+
+
+def sentence_roles(sentence: str, mentions: list) -> list:
+    """The giver / receiver role of each mention [(Party, start, end)] in an English sentence, read with the actors'
+    English cue words (data/roles.yaml: "to X", "from X", "X donated"). A sentence that names exactly two parties
+    besides places (a city or province is a venue) and marks one side only makes the other party the other side:
+    in "Bangladesh wants to import medicines from Bhutan" Bangladesh receives."""
+    said = mention_roles(sentence, mentions, "en", ("giver", "receiver"))
+    parties = {party.en for party, _, _ in mentions if party.kind not in ("city", "province")}
+    sides = {role for role in said if role}
+    if len(parties) == 2 and len(sides) == 1:
+        marked = {party.en for (party, _, _), role in zip(mentions, said) if role}
+        other = OTHER_SIDE[sides.pop()]
+        said = [role or (other if party.en in parties - marked else None)
+                for (party, _, _), role in zip(mentions, said)]
+    return said
+
+
+def swapped_roles(sentence: str, in_source: dict, english_mentions) -> list:
+    """Givers and receivers an English sentence swaps against the source: a party that the sentence makes the giver
+    where the source makes it only the receiver, or the reverse ("Bangladesh will give $ 50 million to the World
+    Bank", where the bank lends to Bangladesh). A party the sentence gives no role, or the source no giver / receiver
+    role, is not judged. in_source: source_roles of the article; english_mentions: text -> [(Party, start, end)]
+    (the gazetteer on English text). -> [(name, its role in the sentence, in the source)]."""
     swapped = []
     mentions = english_mentions(sentence)
-    for (party, _, _), said in zip(mentions, mention_roles(sentence, mentions, "en", ("giver", "receiver"))):
+    for (party, _, _), said in zip(mentions, sentence_roles(sentence, mentions)):
         roles = in_source.get(party.en, set())
         if said and OTHER_SIDE[said] in roles and said not in roles:
             swapped.append((party.en, said, OTHER_SIDE[said]))
@@ -405,7 +431,7 @@ def guard_summary(summary: str, source: str, source_parties: list, find_english_
     find_english_parties: text -> Parties (the gazetteer on English text); support: sentences -> similarity to the
     closest source sentence (None: not checked); grounding: sentences -> (score, where) of each sentence's word
     that the source explains least (summarizer.least_grounded; None or threshold None: not checked); roles:
-    sentence -> the parties it gives the opposite role from the source's actors (swapped_roles; None: not checked)."""
+    sentence -> the parties it gives the opposite role from the source (swapped_roles; None: not checked)."""
     sentences = english_sentences(summary)
     failing = [fact_check_reasons(sentence, source, source_parties, find_english_parties, roles)
                for sentence in sentences]

@@ -31,7 +31,8 @@ import torch
 
 from cooplens.models.config import GeneratorSettings
 from cooplens.models.actors import who_did_what
-from cooplens.models.faithfulness import ENDS_ON_TITLE, english_sentences, guard_summary, swapped_roles
+from cooplens.models.faithfulness import (ENDS_ON_TITLE, english_sentences, guard_summary, source_roles,
+                                           swapped_roles)
 from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.schema import Summary
 from cooplens.models.text import ascii_digits, informative, join_names
@@ -377,7 +378,7 @@ class GenerativeSummarizer:
         one. Every sentence must pass the faithfulness guard, with similarity(english, source sentences) ->
         scores as its support check; where nothing passes, the result abstains, says so and quotes the source
         sentence quotes[i] (an index; None: the lead) beside actors[i] as one line (models/actors.py); a sentence that
-        swaps a giver and a receiver of actors[i] is dropped."""
+        swaps a giver and a receiver of the source (actors[i] and the role words of its text) is dropped."""
         find_english = lambda english: gazetteer.find(english, "en")      # noqa: E731
         english_mentions = lambda english: gazetteer.mentions(english, "en")      # noqa: E731
         actors = actors or [[] for _ in prepared]
@@ -402,9 +403,11 @@ class GenerativeSummarizer:
         parts = [[(candidates, support(similarity, article_sources))
                   for candidates, article_sources in zip(generated, article)]
                  for generated, article in zip(texts, sources)]
+        in_source = [source_roles(p.text, gazetteer.mentions(p.text, p.language.code), p.language.code, article_actors)
+                     for p, article_actors in zip(prepared, actors)]
 
         def guard(i, text, supported, spans=None):
-            roles = partial(swapped_roles, source_actors=actors[i], english_mentions=english_mentions)
+            roles = partial(swapped_roles, in_source=in_source[i], english_mentions=english_mentions)
             return guard_summary(text, prepared[i].text, parties[i], find_english, supported, config.support_threshold,
                                  least_grounded(text, spans), config.grounding_threshold, roles) if text else None
 

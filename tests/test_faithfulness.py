@@ -178,21 +178,43 @@ def test_a_sentence_that_swaps_the_giver_and_the_receiver_is_dropped():
     from functools import partial
 
     from cooplens.models.actors import extract_actors
-    from cooplens.models.faithfulness import guard_summary, swapped_roles
+    from cooplens.models.faithfulness import guard_summary, source_roles, swapped_roles
     from cooplens.models.parties import Gazetteer
     from cooplens.models.text import prepare
 
     gazetteer = Gazetteer.load()
+    english = lambda t: gazetteer.mentions(t, "en")      # noqa: E731
+
+    def roles_of(source, actors):
+        in_source = source_roles(source.text, gazetteer.mentions(source.text, source.language.code),
+                                 source.language.code, actors)
+        return partial(swapped_roles, in_source=in_source, english_mentions=english)
+
     # the World Bank lends to Bangladesh (a real test article's lead, shortened)
     source = prepare("বাংলাদেশকে ৫০ কোটি ডলার ঋণ দিচ্ছে বিশ্বব্যাংক। করোনা মোকাবিলায় এই ঋণ।", lang="bn")
     actors = extract_actors(source, gazetteer.mentions(source.text, "bn"), ("aid_donation",), [])
     assert {a["name"]: a["role"] for a in actors} == {"Bangladesh": "receiver", "World Bank": "giver"}
-    roles = partial(swapped_roles, source_actors=actors, english_mentions=lambda t: gazetteer.mentions(t, "en"))
-    assert roles("Bangladesh will give $ 50 million to the World Bank") == [("World Bank", "receiver", "giver")]
+    roles = roles_of(source, actors)
+    assert roles("Bangladesh will give $ 50 million to the World Bank") == [("Bangladesh", "giver", "receiver"),
+                                                                              ("World Bank", "receiver", "giver")]
     assert roles("The World Bank will lend to Bangladesh.") == roles("Bangladesh received a loan from the World Bank.") \
         == roles("Bangladesh and the World Bank signed it.") == []
     guarded = guard_summary("Bangladesh will give money to the World Bank. The loan is to fight the coronavirus.",
                             source.text, gazetteer.find(source.text, "bn"), lambda t: gazetteer.find(t, "en"),
                             roles=roles)
     assert guarded.text == "The loan is to fight the coronavirus."
-    assert "reverses who gave to whom: the source has World Bank as the giver, not the receiver" in guarded.warnings()[0]
+    assert "reverses who gave to whom: the source has Bangladesh as the receiver, not the giver" in guarded.warnings()[0]
+
+    # Pakistan wants to import medicines from Bangladesh (a real test article's title and lead): a trade story, so
+    # the actors give no one a giver or receiver role, but the source's "from Bangladesh" still says who supplies;
+    # the sentence marks one side ("from Pakistan") and so makes its other party the receiver
+    source = prepare("বাংলাদেশ থেকে ওষুধ আমদানি করতে আগ্রহী পাকিস্তান।\nপাকিস্তান বাংলাদেশ থেকে ওষুধ আমদানিতে আগ্রহী।",
+                     lang="bn")
+    roles = roles_of(source, [])
+    assert roles("Bangladesh is interested in importing medicines from Pakistan.") == \
+        [("Bangladesh", "receiver", "giver")]
+    assert roles("Pakistan wants to import medicines from Bangladesh.") == []
+    # a city beside the two parties is a venue and takes no side; a third party leaves the sides unknown
+    assert roles("Bangladesh is interested in importing medicines from Pakistan, the minister said in Dhaka.") == \
+        [("Bangladesh", "receiver", "giver")]
+    assert roles("Bangladesh, India and Pakistan discussed importing medicines from Pakistan.") == []
