@@ -63,9 +63,18 @@ def summary_scores(analyzer, pairs: list) -> dict:
     sources = [res.source_text for res in results]
     source_parties = [[Party(**p) for p in res.parties] for res in results]
     out = {"kind": analyzer.model_info["summarizer"]}
+    # an abstention states no summary: its words are the pipeline's own ("No English summary", "Persian-language
+    # report", the actors, the quote), so the shipped faithfulness rate is over the summaries shown
+    shown = {"shipped": [text if res.summary_kind != "abstained" else "" for text, res in zip(variants["shipped"], results)]}
     for name, candidates in variants.items():
         out[name] = {**summary_metrics(candidates, references, langs),
-                     "faithfulness_rate": faithfulness_rate(analyzer, candidates, sources, source_parties)}
+                     "faithfulness_rate": faithfulness_rate(analyzer, shown.get(name, candidates), sources,
+                                                            source_parties)}
+    # where the generator spoke, against the digest of the same articles: what the generated summaries add
+    spoke = [i for i, res in enumerate(results) if res.summary_kind == "generated"]
+    out["where_generated"] = {name: summary_metrics([variants[name][i] for i in spoke], [references[i] for i in spoke],
+                                                    [langs[i] for i in spoke]) for name in ("shipped", "digest")} \
+        if spoke else {}
     for name in ("shipped", "digest"):
         out[name]["reference_free"] = reference_free_scores(variants[name], sources, references, plain_e5(),
                                                             detect_language)
@@ -124,12 +133,14 @@ def evaluate_model(model: str | None, rows: list, device: str | None = None, sum
 
 
 def prediction_row(row: dict, result) -> dict:
-    """One article's gold labels beside what the model answered: the input of `python -m cooplens.eval.compare`."""
+    """One article's gold labels beside what the model answered: the input of `python -m cooplens.eval.compare`,
+    with the English summary shown (or the abstention) to read or pair summaries between runs."""
     return {"id": row["id"], "lang": row["lang"], "gold_is_cooperation": row["is_cooperation"],
             "gold_types": row["types"], "gold_scope": row["scope"], "is_cooperation": result.is_cooperation,
             "types": result.predicted_types, "scope": result.scope,
             "cooperation_probability": result.cooperation_probability,
-            "type_probabilities": {t.name: t.probability for t in result.types}}
+            "type_probabilities": {t.name: t.probability for t in result.types},
+            "summary_kind": result.summary_kind, "summary_en": result.summary_en}
 
 
 def figure_png(fig) -> str:
@@ -201,7 +212,8 @@ def html_report(results: dict, data_path: str, command: str) -> str:
         parts.append("<h2>English summaries vs references</h2><p>Cooperation articles with a reference summary. "
                      "<i>shipped</i>: the model's summary (after the faithfulness guard); <i>digest</i>: the structured "
                      "digest; <i>key_sentences</i>: the cited source sentences, untranslated (the floor). Faithfulness: "
-                     "share of numbers and gazetteer names in the summary that trace to the source.</p>" + table(
+                     "share of numbers and gazetteer names in the summary that trace to the source (shipped: over the "
+                     "summaries shown, not the abstentions).</p>" + table(
             ["model", "summary", "chrF++", "ROUGE-1", "ROUGE-2", "ROUGE-L", "faithfulness", *[f"chrF++ {lang}" for lang in langs]],
             [[n, f"{variant} ({results[n]['metrics']['summaries']['kind']})" if variant == "shipped" else variant,
               *[(results[n]["metrics"]["summaries"][variant]["overall"] or {}).get(k)
@@ -209,6 +221,12 @@ def html_report(results: dict, data_path: str, command: str) -> str:
               results[n]["metrics"]["summaries"][variant]["faithfulness_rate"],
               *[(results[n]["metrics"]["summaries"][variant]["per_language"].get(lang) or {}).get("chrf_pp") for lang in langs]]
              for n in names for variant in ("shipped", "digest", "key_sentences")]))
+        parts.append("<h3>Where the generator spoke</h3><p>The articles with a generated summary (not an abstention): "
+                     "the summary against the digest of the same articles.</p>" + table(
+            ["model", "summary", "articles", "chrF++", "ROUGE-2", *[f"chrF++ {lang}" for lang in langs]],
+            [[n, variant, block["overall"]["articles"], block["overall"]["chrf_pp"], block["overall"]["rouge_2"],
+              *[(block["per_language"].get(lang) or {}).get("chrf_pp") for lang in langs]]
+             for n in names for variant, block in results[n]["metrics"]["summaries"]["where_generated"].items()]))
         parts.append("<h3>Reference-free check (LaSE-style) and the guard</h3>" + table(
             ["model", "summary", "English share", "source similarity (e5)", "length ratio (median)", "LaSE",
              "generated", "faithfulness before the guard", "with sentences removed", "sentences removed", "withheld"],

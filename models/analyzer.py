@@ -27,7 +27,7 @@ from cooplens.models.fetch import resolve_base_model
 from cooplens.models.langid import language_warnings
 from cooplens.models.parties import Gazetteer, estimate_scope
 from cooplens.models.schema import AnalysisResult, Evidence, Summary, TypeScore
-from cooplens.models.summarizer import GenerativeSummarizer, content_plan, digest
+from cooplens.models.summarizer import GenerativeSummarizer, content_plan, digest, report_line
 from cooplens.models.taxonomy import load_taxonomy, save_taxonomy
 from cooplens.models.text import InputError, article_text, informative, prepare
 
@@ -319,8 +319,10 @@ class Analyzer:
         """The English summaries of a classified batch: guarded generations (or abstentions), else the digests."""
         if not (self.generator and c.articles):
             return [Summary(d, "digest") for d in c.digests]
+        reports = [report_line(p.language.code, found, [self.taxonomy.labels[n] for n in d.predicted_types], d.scope)
+                   for p, found, (d, _, _) in zip(c.articles, c.parties, c.decided)]
         return self.generator.summarize(
-            c.articles, c.parties, c.digests, self.gazetteer, self.config.summarizer, c.keys,
+            c.articles, c.parties, reports, self.gazetteer, self.config.summarizer, c.keys,
             self.plans(c.articles, c.mentions, c.decided), SourceSimilarity(self.embed_for_support),
             # an abstention quotes the best evidence of the top type (a cooperation article), else the lead
             [k[0] if d.predicted_types and k else None for k, (d, _, _) in zip(c.keys, c.decided)], c.actors)

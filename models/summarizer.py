@@ -7,7 +7,7 @@
   or hub base, or full weights), or any seq2seq (mT5, mBART, NLLB...) / decoder-only checkpoint folder or hub id;
   source article -> English summary, greedy or small beam, batched, then the faithfulness guard
   (models/faithfulness.py): sentences whose facts do not trace to the source are dropped, and a generation with
-  no clean sentence is withheld in favour of the digest.
+  no clean sentence is withheld: the result abstains with what the digest states and the actors.
 
 The generator's input is built here, once, for training and inference alike (`generator_input`): the article's
 lead in reading order with Persian/Bengali digits made ASCII (so numbers are copied, not translated), cut at a
@@ -76,8 +76,8 @@ def figures_in(text: str) -> list:
     return list(dict.fromkeys(figures))[:6]
 
 
-def digest(text: str, lang: str, parties: list, type_labels: list, scope: str | None, key_sentence: str) -> str:
-    """The structured English digest: parties, cooperation found, dates, figures, and the key sentence quoted."""
+def report_line(lang: str, parties: list, type_labels: list, scope: str | None) -> str:
+    """The digest's first sentence: what was found in which language, involving whom."""
     language = LANGUAGE_NAMES.get(lang, lang)
     named = join_names([p.display() for p in parties[:MAX_PARTIES]]) or "parties the gazetteer does not know"
     countries = list(dict.fromkeys(p.en if p.kind == "country" else p.country for p in parties
@@ -86,11 +86,14 @@ def digest(text: str, lang: str, parties: list, type_labels: list, scope: str | 
         named += f" (countries: {', '.join(countries)})" if countries else ""
     if type_labels:
         what = ", ".join(label.lower() for label in type_labels)
-        first = f"{language}-language report of {scope + ' ' if scope else ''}cooperation ({what}) involving {named}."
-    else:
-        first = f"{language}-language report; no cooperation detected. Named: {named}."
+        return f"{language}-language report of {scope + ' ' if scope else ''}cooperation ({what}) involving {named}."
+    return f"{language}-language report; no cooperation detected. Named: {named}."
+
+
+def digest(text: str, lang: str, parties: list, type_labels: list, scope: str | None, key_sentence: str) -> str:
+    """The structured English digest: parties, cooperation found, dates, figures, and the key sentence quoted."""
     facts = facts_sentence(text)
-    sentences = [first] + ([facts] if facts else [])
+    sentences = [report_line(lang, parties, type_labels, scope)] + ([facts] if facts else [])
     if key_sentence:
         quote = key_sentence if len(key_sentence) <= MAX_QUOTE_CHARS else key_sentence[:MAX_QUOTE_CHARS] + "…"
         sentences.append(f"Key sentence ({lang}): «{quote}»")
@@ -371,13 +374,14 @@ class GenerativeSummarizer:
         return [complete_sentences(" ".join(text.split()))
                 for text in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
 
-    def summarize(self, prepared: list, parties: list, digests: list, gazetteer, config, key_sentences: list,
+    def summarize(self, prepared: list, parties: list, reports: list, gazetteer, config, key_sentences: list,
                   plans: list, similarity=None, quotes: list | None = None, actors: list | None = None) -> list:
         """Guarded English summaries of prepared articles (config: the pipeline's SummarizerConfig). "summary"
         generates from the lead; "translate" translates the lead and the key sentences (indices per article) one by
         one. Every sentence must pass the faithfulness guard, with similarity(english, source sentences) ->
-        scores as its support check; where nothing passes, the result abstains, says so and quotes the source
-        sentence quotes[i] (an index; None: the lead) beside actors[i] as one line (models/actors.py); a sentence that
+        scores as its support check; where nothing passes, the result abstains, says so, states reports[i] (the
+        digest's report line) and actors[i] as one line (models/actors.py), and quotes the source sentence quotes[i]
+        (an index; None: the lead); a sentence that
         swaps a giver and a receiver of the source (actors[i] and the role words of its text) is dropped."""
         find_english = lambda english: gazetteer.find(english, "en")      # noqa: E731
         english_mentions = lambda english: gazetteer.mentions(english, "en")      # noqa: E731
@@ -415,12 +419,14 @@ class GenerativeSummarizer:
         prompts = [[items[next(index)] for _ in article] for article in parts]       # each part's prompt
         checked = first_passing(parts, guard, config.grounding_threshold,
                                 lambda at, texts: self.grounding([prompts[i][k] for i, k in at], texts, task))
+        # the report line names the parties; the actors' line adds the roles (one that is merely named adds nothing)
+        roles_line = [who_did_what([a for a in article_actors if a["role"] != "mentioned"]) for article_actors in actors]
         summaries = []
-        for p, found, fallback, article, quote, who_line in zip(
-                prepared, parties, digests, checked, quotes or [None] * len(prepared), map(who_did_what, actors)):
+        for p, found, report, article, quote, who_line in zip(
+                prepared, parties, reports, checked, quotes or [None] * len(prepared), roles_line):
             guarded = merge_guarded([g for g in article if g is not None]) if config.strategy == "translate" \
                 else article[0]
-            summaries.append(guarded_summary(guarded, fallback, found, p, quote, who_line))
+            summaries.append(guarded_summary(guarded, report, p, quote, who_line))
         return summaries
 
 
@@ -598,17 +604,13 @@ def merge_guarded(parts: list):
     return GuardedSummary(" ".join(kept), report, dropped, support, grounding)
 
 
-def guarded_summary(guarded, digest_text: str, parties: list, prepared, quote: int | None = None,
-                    who: str = "") -> Summary:
-    """The summary to show: the guarded generation, or an honest abstention that says who did what with whom (the
-    actors' line), which other parties the source names and which dates and figures it gives (verified by
-    extraction, not generated), and quotes, untranslated, the sentence at index `quote`
-    (the best evidence of the cooperation) or else the lead (the digest stays beside it in the result)."""
+def guarded_summary(guarded, report: str, prepared, quote: int | None = None, who: str = "") -> Summary:
+    """The summary to show: the guarded generation, or an honest abstention that says what was found with whom (the
+    digest's report line), who did what to whom (the actors' line), which dates and figures the source gives (verified
+    by extraction, not generated), and quotes, untranslated, the sentence at index `quote` (the best evidence of the
+    cooperation) or else the lead."""
     if guarded is not None and guarded.text:
         return Summary(guarded.text, "generated", guarded.as_dict(), tuple(guarded.warnings()))
-    others = [name for name in (party.display() for party in parties) if name not in who][:MAX_PARTIES]
-    named = ("Who: " + who + (f". Also named in the text: {join_names(others)}" if others else "") if who else
-             "Parties named in the text: " + (join_names(others) or "none the gazetteer knows"))
     if quote is not None and informative(prepared.sentences[quote]):
         label, sentence = "Key sentence", prepared.sentences[quote]
     else:   # the first sentence that carries a claim: a page often opens with an agency name or a timestamp
@@ -616,8 +618,9 @@ def guarded_summary(guarded, digest_text: str, parties: list, prepared, quote: i
                                                 prepared.sentences[0])
     sentence = sentence if len(sentence) <= MAX_QUOTE_CHARS else sentence[:MAX_QUOTE_CHARS] + "…"
     facts = facts_sentence(prepared.text)
-    text = (f"No English summary passed the faithfulness checks, so none is shown. {named}. "
-            f"{facts + ' ' if facts else ''}{label} ({prepared.language.code}): «{sentence}»")
+    text = (f"No English summary passed the faithfulness checks, so none is shown. {report} "
+            f"{'Who: ' + who + '. ' if who else ''}{facts + ' ' if facts else ''}"
+            f"{label} ({prepared.language.code}): «{sentence}»")
     warnings = tuple(guarded.warnings()) if guarded is not None else (
         "the generator returned an empty summary",)
     return Summary(text, "abstained", guarded.as_dict() if guarded is not None else {}, warnings)

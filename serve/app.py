@@ -67,8 +67,9 @@ def summary_html(result: dict) -> str:
         body = ("<p><b>Structured English digest</b> (not a translation: parties, types, dates and figures found "
                 f"in the text)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>")
     elif result["summary_kind"] == "abstained":
+        # the abstention states the digest's report line, dates, figures and quote itself: no digest beside it
         body = ("<p><b>No generated summary</b> (every sentence the model wrote failed a faithfulness check; the "
-                f"warnings say which)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>" + digest)
+                f"warnings say which)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>")
     else:
         body = ("<p><b>Generated English summary</b> (machine-written by a small model; its numbers and known "
                 f"names were checked against the source)</p><p dir=\"auto\">{escaped(result['summary_en'])}</p>" + digest)

@@ -27,6 +27,7 @@ def test_report_on_a_small_file(tmp_path, tiny_corpus, analyzer):
     predictions = out / "predictions_default.jsonl"
     rows = [json.loads(line) for line in predictions.read_text().splitlines()]
     assert len(rows) == 10 and {"gold_types", "types", "cooperation_probability"} <= set(rows[0])
+    assert all(r["summary_en"] and r["summary_kind"] in ("digest", "generated", "abstained") for r in rows)
     assert compare.main(["--base", str(predictions), "--candidate", str(predictions), "--resamples", "50",
                          "--out", str(tmp_path / "same.json")]) == 0
     same = json.loads((tmp_path / "same.json").read_text())
