@@ -65,7 +65,8 @@ def summary_scores(analyzer, pairs: list) -> dict:
     out = {"kind": analyzer.model_info["summarizer"]}
     # an abstention states no summary: its words are the pipeline's own ("No English summary", "Persian-language
     # report", the actors, the quote), so the shipped faithfulness rate is over the summaries shown
-    shown = {"shipped": [text if res.summary_kind != "abstained" else "" for text, res in zip(variants["shipped"], results)]}
+    shown = {"shipped": [text if res.summary_kind != "abstained" else ""
+                         for text, res in zip(variants["shipped"], results)]}
     for name, candidates in variants.items():
         out[name] = {**summary_metrics(candidates, references, langs),
                      "faithfulness_rate": faithfulness_rate(analyzer, shown.get(name, candidates), sources,

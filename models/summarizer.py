@@ -381,8 +381,8 @@ class GenerativeSummarizer:
         one. Every sentence must pass the faithfulness guard, with similarity(english, source sentences) ->
         scores as its support check; where nothing passes, the result abstains, says so, states reports[i] (the
         digest's report line) and actors[i] as one line (models/actors.py), and quotes the source sentence quotes[i]
-        (an index; None: the lead); a sentence that
-        swaps a giver and a receiver of the source (actors[i] and the role words of its text) is dropped."""
+        (an index; None: the lead). A sentence that swaps a giver and a receiver of the source (actors[i] and the
+        role words of its text) is dropped."""
         find_english = lambda english: gazetteer.find(english, "en")      # noqa: E731
         english_mentions = lambda english: gazetteer.mentions(english, "en")      # noqa: E731
         actors = actors or [[] for _ in prepared]
@@ -407,8 +407,8 @@ class GenerativeSummarizer:
         parts = [[(candidates, support(similarity, article_sources))
                   for candidates, article_sources in zip(generated, article)]
                  for generated, article in zip(texts, sources)]
-        in_source = [source_roles(p.text, gazetteer.mentions(p.text, p.language.code), p.language.code, article_actors)
-                     for p, article_actors in zip(prepared, actors)]
+        in_source = [source_roles(p.text, gazetteer.mentions(p.text, p.language.code), p.language.code,
+                                  article_actors) for p, article_actors in zip(prepared, actors)]
 
         def guard(i, text, supported, spans=None):
             roles = partial(swapped_roles, in_source=in_source[i], english_mentions=english_mentions)
@@ -420,10 +420,11 @@ class GenerativeSummarizer:
         checked = first_passing(parts, guard, config.grounding_threshold,
                                 lambda at, texts: self.grounding([prompts[i][k] for i, k in at], texts, task))
         # the report line names the parties; the actors' line adds the roles (one that is merely named adds nothing)
-        roles_line = [who_did_what([a for a in article_actors if a["role"] != "mentioned"]) for article_actors in actors]
+        who_lines = [who_did_what([a for a in article_actors if a["role"] != "mentioned"])
+                     for article_actors in actors]
         summaries = []
-        for p, found, report, article, quote, who_line in zip(
-                prepared, parties, reports, checked, quotes or [None] * len(prepared), roles_line):
+        for p, report, article, quote, who_line in zip(
+                prepared, reports, checked, quotes or [None] * len(prepared), who_lines):
             guarded = merge_guarded([g for g in article if g is not None]) if config.strategy == "translate" \
                 else article[0]
             summaries.append(guarded_summary(guarded, report, p, quote, who_line))
