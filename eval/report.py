@@ -63,14 +63,13 @@ def summary_scores(analyzer, pairs: list) -> dict:
     sources = [res.source_text for res in results]
     source_parties = [[Party(**p) for p in res.parties] for res in results]
     out = {"kind": analyzer.model_info["summarizer"]}
-    # an abstention states no summary: its words are the pipeline's own ("No English summary", "Persian-language
-    # report", the actors, the quote), so the shipped faithfulness rate is over the summaries shown
-    shown = {"shipped": [text if res.summary_kind != "abstained" else ""
-                         for text, res in zip(variants["shipped"], results)]}
     for name, candidates in variants.items():
+        # an abstention states no summary: its words are the pipeline's own ("No English summary", "Persian-language
+        # report", the actors, the quote), so the shipped faithfulness rate is over the summaries shown
+        stated = [text if name != "shipped" or res.summary_kind != "abstained" else ""
+                  for text, res in zip(candidates, results)]
         out[name] = {**summary_metrics(candidates, references, langs),
-                     "faithfulness_rate": faithfulness_rate(analyzer, shown.get(name, candidates), sources,
-                                                            source_parties)}
+                     "faithfulness_rate": faithfulness_rate(analyzer, stated, sources, source_parties)}
     # where the generator spoke, against the digest of the same articles: what the generated summaries add
     spoke = [i for i, res in enumerate(results) if res.summary_kind == "generated"]
     out["where_generated"] = {name: summary_metrics([variants[name][i] for i in spoke], [references[i] for i in spoke],

@@ -25,7 +25,7 @@ from cooplens.models.decision import decide
 from cooplens.models.encoder import SentenceEncoder
 from cooplens.models.fetch import resolve_base_model
 from cooplens.models.langid import language_warnings
-from cooplens.models.parties import Gazetteer, estimate_scope
+from cooplens.models.parties import Gazetteer, distinct_parties, estimate_scope
 from cooplens.models.schema import AnalysisResult, Evidence, Summary, TypeScore
 from cooplens.models.summarizer import GenerativeSummarizer, content_plan, digest, report_line
 from cooplens.models.taxonomy import load_taxonomy, save_taxonomy
@@ -148,6 +148,7 @@ class Classified:
     mentions: list
     parties: list
     decided: list
+    reports: list
     digests: list
     keys: list
     actors: list
@@ -305,24 +306,24 @@ class Analyzer:
         articles = [prepared[i] for i in order]
         outputs = self.classifier.predict([p.sentences for p in articles])
         mentions = [self.gazetteer.mentions(p.text, p.language.code) for p in articles]
-        parties = [list(dict.fromkeys(party for party, _, _ in found)) for found in mentions]
+        parties = [distinct_parties(found) for found in mentions]
         decided = [self._decide(p, output, found) for p, output, found in zip(articles, outputs, parties)]
-        digests = [digest(p.text, p.language.code, found, [self.taxonomy.labels[n] for n in decision.predicted_types],
-                          decision.scope, (evidence[0].sentence if evidence else p.sentences[0]))
-                   for p, found, (decision, _, evidence) in zip(articles, parties, decided)]
+        reports = [report_line(p.language.code, found, [self.taxonomy.labels[n] for n in decision.predicted_types],
+                               decision.scope) for p, found, (decision, _, _) in zip(articles, parties, decided)]
+        digests = [digest(p.text, p.language.code, report, (evidence[0].sentence if evidence else p.sentences[0]))
+                   for p, report, (_, _, evidence) in zip(articles, reports, decided)]
         keys = [key_sentences(p, output, d) for p, output, (d, _, _) in zip(articles, outputs, decided)]
         actors = [extract_actors(p, named, d.predicted_types, evidence)
                   for p, named, (d, _, evidence) in zip(articles, mentions, decided)]
-        return Classified(ids, failures, order, articles, outputs, mentions, parties, decided, digests, keys, actors)
+        return Classified(ids, failures, order, articles, outputs, mentions, parties, decided, reports, digests, keys,
+                          actors)
 
     def _summaries(self, c: Classified) -> list:
         """The English summaries of a classified batch: guarded generations (or abstentions), else the digests."""
         if not (self.generator and c.articles):
             return [Summary(d, "digest") for d in c.digests]
-        reports = [report_line(p.language.code, found, [self.taxonomy.labels[n] for n in d.predicted_types], d.scope)
-                   for p, found, (d, _, _) in zip(c.articles, c.parties, c.decided)]
         return self.generator.summarize(
-            c.articles, c.parties, reports, self.gazetteer, self.config.summarizer, c.keys,
+            c.articles, c.mentions, c.reports, self.gazetteer, self.config.summarizer, c.keys,
             self.plans(c.articles, c.mentions, c.decided), SourceSimilarity(self.embed_for_support),
             # an abstention quotes the best evidence of the top type (a cooperation article), else the lead
             [k[0] if d.predicted_types and k else None for k, (d, _, _) in zip(c.keys, c.decided)], c.actors)

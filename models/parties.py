@@ -69,7 +69,12 @@ class Gazetteer:
 
     def find(self, text: str, lang: str) -> list:
         """Parties in order of first mention, each once."""
-        return list(dict.fromkeys(party for party, _, _ in self.mentions(text, lang)))
+        return distinct_parties(self.mentions(text, lang))
+
+
+def distinct_parties(mentions: list) -> list:
+    """The parties of mentions [(party, start, end)] in order of first mention, each once."""
+    return list(dict.fromkeys(party for party, _, _ in mentions))
 
 
 def estimate_scope(parties: list, lang: str, scopes: tuple) -> dict:

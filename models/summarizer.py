@@ -33,6 +33,7 @@ from cooplens.models.config import GeneratorSettings
 from cooplens.models.actors import who_did_what
 from cooplens.models.faithfulness import (ENDS_ON_TITLE, english_sentences, guard_summary, source_roles,
                                            swapped_roles)
+from cooplens.models.parties import distinct_parties
 from cooplens.models.runtime import length_sorted_batches, pick_device, quiet_transformers, torch_dtype
 from cooplens.models.schema import Summary
 from cooplens.models.text import ascii_digits, informative, join_names
@@ -90,10 +91,11 @@ def report_line(lang: str, parties: list, type_labels: list, scope: str | None) 
     return f"{language}-language report; no cooperation detected. Named: {named}."
 
 
-def digest(text: str, lang: str, parties: list, type_labels: list, scope: str | None, key_sentence: str) -> str:
-    """The structured English digest: parties, cooperation found, dates, figures, and the key sentence quoted."""
+def digest(text: str, lang: str, report: str, key_sentence: str) -> str:
+    """The structured English digest: its report line (report_line: cooperation found, parties), dates, figures, and
+    the key sentence quoted."""
     facts = facts_sentence(text)
-    sentences = [report_line(lang, parties, type_labels, scope)] + ([facts] if facts else [])
+    sentences = [report] + ([facts] if facts else [])
     if key_sentence:
         quote = key_sentence if len(key_sentence) <= MAX_QUOTE_CHARS else key_sentence[:MAX_QUOTE_CHARS] + "…"
         sentences.append(f"Key sentence ({lang}): «{quote}»")
@@ -374,9 +376,10 @@ class GenerativeSummarizer:
         return [complete_sentences(" ".join(text.split()))
                 for text in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
 
-    def summarize(self, prepared: list, parties: list, reports: list, gazetteer, config, key_sentences: list,
+    def summarize(self, prepared: list, mentions: list, reports: list, gazetteer, config, key_sentences: list,
                   plans: list, similarity=None, quotes: list | None = None, actors: list | None = None) -> list:
-        """Guarded English summaries of prepared articles (config: the pipeline's SummarizerConfig). "summary"
+        """Guarded English summaries of prepared articles (mentions: the gazetteer's [(Party, start, end)] of each;
+        config: the pipeline's SummarizerConfig). "summary"
         generates from the lead; "translate" translates the lead and the key sentences (indices per article) one by
         one. Every sentence must pass the faithfulness guard, with similarity(english, source sentences) ->
         scores as its support check; where nothing passes, the result abstains, says so, states reports[i] (the
@@ -386,6 +389,7 @@ class GenerativeSummarizer:
         find_english = lambda english: gazetteer.find(english, "en")      # noqa: E731
         english_mentions = lambda english: gazetteer.mentions(english, "en")      # noqa: E731
         actors = actors or [[] for _ in prepared]
+        parties = [distinct_parties(found) for found in mentions]
         if config.strategy == "translate":
             chosen = [sorted(set([0] + list(keys)))[:config.key_sentences] for keys in key_sentences]
             items = [generator_input([p.sentences[j]], p.language.code,
@@ -407,8 +411,8 @@ class GenerativeSummarizer:
         parts = [[(candidates, support(similarity, article_sources))
                   for candidates, article_sources in zip(generated, article)]
                  for generated, article in zip(texts, sources)]
-        in_source = [source_roles(p.text, gazetteer.mentions(p.text, p.language.code), p.language.code,
-                                  article_actors) for p, article_actors in zip(prepared, actors)]
+        in_source = [source_roles(p.text, found, p.language.code, article_actors)
+                     for p, found, article_actors in zip(prepared, mentions, actors)]
 
         def guard(i, text, supported, spans=None):
             roles = partial(swapped_roles, in_source=in_source[i], english_mentions=english_mentions)

@@ -26,7 +26,7 @@ from cooplens.models.config import GeneratorSettings
 from cooplens.models.fetch import resolve_base_model
 from cooplens.models.actors import extract_actors
 from cooplens.models.labelled import data_hash, is_real_news, read_rows
-from cooplens.models.parties import Gazetteer
+from cooplens.models.parties import Gazetteer, distinct_parties
 from cooplens.models.runtime import use_bf16
 from cooplens.models.summarizer import (SEQ2SEQ_PROMPT_TOKENS, GenerativeSummarizer, causal_prompt_ids,
                                         content_plan, generator_input, seq2seq_source)
@@ -69,7 +69,7 @@ def article_examples(rows: list, gazetteer: Gazetteer, max_chars: int, with_plan
         except InputError:
             continue
         mentions = gazetteer.mentions(prepared.text, row["lang"])
-        names = [p.display() for p in dict.fromkeys(party for party, _, _ in mentions)]
+        names = [p.display() for p in distinct_parties(mentions)]
         plan = (content_plan([taxonomy.labels[t] for t in row["types"]],
                              extract_actors(prepared, mentions, tuple(row["types"]), []), prepared.text)
                 if with_plan else None)
